@@ -1,0 +1,73 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AccessPlan } from "../plan/access-plan";
+import { bucketPolicy } from "./policy-documents";
+
+export interface FileExchangeArgs {
+    plan: AccessPlan;
+}
+
+/**
+ * The stage's S3 bucket for file exchange. Partner data outlives the stack:
+ * the bucket is protected and retained on delete, versioned, and partners can
+ * neither delete objects nor object versions.
+ */
+export class FileExchange extends pulumi.ComponentResource {
+    readonly bucketName: pulumi.Output<string>;
+    readonly bucketArn: pulumi.Output<string>;
+
+    constructor(name: string, args: FileExchangeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("partner-access:aws:FileExchange", name, {}, opts);
+        const { plan } = args;
+        const child = { parent: this };
+
+        const bucket = new aws.s3.Bucket(`${name}-bucket`, {
+            bucket: plan.names.awsBucket,
+            forceDestroy: false,
+        }, { ...child, protect: true, retainOnDelete: true });
+
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
+            bucket: bucket.id,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        }, child);
+
+        new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
+            bucket: bucket.id,
+            rule: { objectOwnership: "BucketOwnerEnforced" },
+        }, child);
+
+        new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
+            bucket: bucket.id,
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+        }, child);
+
+        const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, {
+            bucket: bucket.id,
+            versioningConfiguration: { status: "Enabled" },
+        }, child);
+
+        new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
+            bucket: bucket.id,
+            rules: [{
+                id: "noncurrent-versions-and-incomplete-uploads",
+                status: "Enabled",
+                filter: {},
+                noncurrentVersionExpiration: { noncurrentDays: plan.stage.aws.noncurrentVersionRetentionDays },
+                abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+            }],
+        }, { ...child, dependsOn: [versioning] });
+
+        // After the public access block, so S3 judges the policy with the block in force.
+        new aws.s3.BucketPolicy(`${name}-policy`, {
+            bucket: bucket.id,
+            policy: JSON.stringify(bucketPolicy(plan)),
+        }, { ...child, dependsOn: [publicAccess] });
+
+        this.bucketName = bucket.bucket;
+        this.bucketArn = bucket.arn;
+        this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn });
+    }
+}

@@ -1,0 +1,88 @@
+/**
+ * Pulumi mocks that answer like the clouds would: ids, ARNs, URLs and names
+ * built from the stage's account, region and project, so rendered policies and
+ * outputs read as they will after `pulumi up`. Deterministic: the same input
+ * gives the same output, which keeps synth diffs meaningful.
+ */
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface CloudIdentity {
+    accountId: string;
+    region: string;
+    project: string;
+    projectNumber: string;
+}
+
+const hash = (s: string, n: number) => crypto.createHash("sha256").update(s).digest("hex").slice(0, n);
+/** API Gateway ids are 10 lowercase alphanumerics. */
+const apiGatewayId = (s: string) => BigInt("0x" + hash(s, 15)).toString(36).padStart(10, "0").slice(-10);
+
+export function cloudMocks(c: CloudIdentity): pulumi.runtime.Mocks {
+    return {
+        call(args) {
+            switch (args.token) {
+                case "aws:index/getCallerIdentity:getCallerIdentity":
+                    return { accountId: c.accountId, arn: `arn:aws:iam::${c.accountId}:user/synth`, userId: "AIDASYNTH" };
+                case "aws:index/getRegion:getRegion":
+                    return { name: c.region, region: c.region };
+                default:
+                    return {};
+            }
+        },
+        newResource(args) {
+            const i = args.inputs;
+            const id = (v: string) => ({ id: v, state: { ...i } });
+            const withState = (idv: string, extra: Record<string, unknown>) => ({ id: idv, state: { ...i, ...extra } });
+            switch (args.type) {
+                case "aws:s3/bucket:Bucket":
+                    return withState(i.bucket, { arn: `arn:aws:s3:::${i.bucket}`, bucketDomainName: `${i.bucket}.s3.amazonaws.com`, region: c.region });
+                case "aws:iam/role:Role":
+                    return withState(i.name, { arn: `arn:aws:iam::${c.accountId}:role${i.path ?? "/"}${i.name}`, uniqueId: "AROA" + hash(i.name, 17).toUpperCase() });
+                case "aws:apigateway/restApi:RestApi": {
+                    const apiId = apiGatewayId(`${c.accountId}/${i.name}`);
+                    return withState(apiId, {
+                        rootResourceId: apiGatewayId(`${apiId}/`),
+                        arn: `arn:aws:apigateway:${c.region}::/restapis/${apiId}`,
+                        executionArn: `arn:aws:execute-api:${c.region}:${c.accountId}:${apiId}`,
+                    });
+                }
+                case "aws:apigateway/resource:Resource":
+                    return withState(apiGatewayId(`${args.name}`), { path: `/${i.pathPart}` });
+                case "aws:apigateway/deployment:Deployment":
+                    return id(apiGatewayId(`deployment/${args.name}`));
+                case "aws:apigateway/stage:Stage":
+                    return withState(`ags-${i.restApi}-${i.stageName}`, {
+                        invokeUrl: `https://${i.restApi}.execute-api.${c.region}.amazonaws.com/${i.stageName}`,
+                        executionArn: `arn:aws:execute-api:${c.region}:${c.accountId}:${i.restApi}/${i.stageName}`,
+                        arn: `arn:aws:apigateway:${c.region}::/restapis/${i.restApi}/stages/${i.stageName}`,
+                    });
+                case "aws:cloudwatch/logGroup:LogGroup":
+                    return withState(i.name, { arn: `arn:aws:logs:${c.region}:${c.accountId}:log-group:${i.name}` });
+                case "gcp:storage/bucket:Bucket":
+                    return withState(i.name, { url: `gs://${i.name}`, selfLink: `https://www.googleapis.com/storage/v1/b/${i.name}` });
+                case "gcp:storage/managedFolder:ManagedFolder":
+                    return withState(`${i.bucket}/${i.name}`, {});
+                case "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
+                    return withState(`projects/${c.project}/locations/global/workloadIdentityPools/${i.workloadIdentityPoolId}`, {
+                        name: `projects/${c.projectNumber}/locations/global/workloadIdentityPools/${i.workloadIdentityPoolId}`, state: "ACTIVE",
+                    });
+                case "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
+                    return withState(`${i.workloadIdentityPoolId}/${i.workloadIdentityPoolProviderId}`, {
+                        name: `projects/${c.projectNumber}/locations/global/workloadIdentityPools/${i.workloadIdentityPoolId}/providers/${i.workloadIdentityPoolProviderId}`, state: "ACTIVE",
+                    });
+                case "gcp:serviceaccount/account:Account": {
+                    const email = `${i.accountId}@${c.project}.iam.gserviceaccount.com`;
+                    return withState(`projects/${c.project}/serviceAccounts/${email}`, { email, member: `serviceAccount:${email}`, uniqueId: BigInt("0x" + hash(email, 16)).toString().padStart(21, "1").slice(0, 21) });
+                }
+                case "gcp:cloudrunv2/service:Service":
+                    return withState(`projects/${c.project}/locations/${i.location}/services/${i.name}`, { uri: `https://${i.name}-${c.projectNumber}.${i.location}.run.app` });
+                case "gcp:endpoints/service:Service":
+                    return withState(i.serviceName, { configId: "2026-11-22r0", dnsAddress: i.serviceName });
+                default:
+                    // Providers, components, policies and bindings: the id is stable, the state is the inputs.
+                    return id(`${args.name}-${hash(args.type + args.name, 8)}`);
+            }
+        },
+    };
+}

@@ -1,0 +1,36 @@
+/** `npm run synth -- --stack <stag|prod> [--registry <file>] [--out <dir>]` */
+import * as path from "path";
+import { InputError } from "../components/plan/problems";
+import { summary, synth } from "./synth";
+
+function args(argv: string[]): { stack?: string; registry?: string; out: string } {
+    const out: { stack?: string; registry?: string; out: string } = { out: "out" };
+    for (let i = 0; i < argv.length; i++) {
+        const [flag, value] = [argv[i], argv[i + 1]];
+        if (flag === "--stack") out.stack = value;
+        else if (flag === "--registry") out.registry = value;
+        else if (flag === "--out") out.out = value;
+        else throw new Error(`unknown argument ${flag}`);
+        i++;
+    }
+    return out;
+}
+
+async function main() {
+    const a = args(process.argv.slice(2));
+    if (!a.stack) throw new Error("usage: npm run synth -- --stack <stag|prod> [--registry <file>] [--out <dir>]");
+    const cwd = process.cwd();
+    const result = await synth({
+        stack: a.stack,
+        registry: a.registry && path.resolve(cwd, a.registry),
+        outDir: path.resolve(cwd, a.out),
+        projectDir: path.resolve(__dirname, ".."),
+    });
+    process.chdir(cwd);
+    console.log(summary(result));
+}
+
+main().then(() => process.exit(0), (e) => {
+    console.error(e instanceof InputError ? e.message : e?.stack ?? String(e));
+    process.exit(1);
+});

@@ -1,0 +1,132 @@
+/**
+ * Offline synth: runs the real program (`index.ts` with a stack's config)
+ * under Pulumi's mock runtime — no cloud, no CLI — and captures every
+ * registered resource with its inputs as the provider would receive them.
+ *
+ * One stack per process: Pulumi's runtime is process-global.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import * as pulumi from "@pulumi/pulumi";
+import { AccessPlan } from "../components/plan/access-plan";
+import { loadCheckedPlan, rawStageConfig } from "../components/stage-inputs";
+import { InputError } from "../components/plan/problems";
+import { CloudIdentity, cloudMocks } from "./mocks";
+
+export interface SynthOptions {
+    stack: string;
+    /** Registry file that replaces the stack's `registryFile` (resolved against the caller's cwd). */
+    registry?: string;
+    /** Output root; files go to `<outDir>/<stack>/`. */
+    outDir: string;
+    /** Directory holding Pulumi.yaml and index.ts. */
+    projectDir: string;
+}
+
+export interface SynthResource {
+    urn: string;
+    type: string;
+    name: string;
+    parent?: string;
+    inputs: Record<string, unknown>;
+}
+
+export interface SynthResult {
+    stack: string;
+    dir: string;
+    plan: AccessPlan;
+    resources: SynthResource[];
+    outputs: Record<string, unknown>;
+}
+
+/** Flat `key -> string` config as the Pulumi CLI hands it to a program. */
+export function readStackConfig(projectDir: string, stack: string): Record<string, string> {
+    const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) throw new InputError([{ file: `Pulumi.${stack}.yaml`, message: `no such stack config (stacks: ${listStacks(projectDir).join(", ")})` }]);
+    const doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries((doc.config ?? {}) as Record<string, unknown>)) {
+        out[k] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    return out;
+}
+
+function listStacks(projectDir: string): string[] {
+    return fs.readdirSync(projectDir).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s);
+}
+
+function identity(config: Record<string, string>): CloudIdentity {
+    const raw = rawStageConfig(config) as { aws?: Record<string, string>; gcp?: Record<string, string> };
+    return {
+        accountId: raw.aws?.accountId ?? "000000000000",
+        region: raw.aws?.region ?? "us-east-1",
+        project: raw.gcp?.project ?? "unknown-project",
+        projectNumber: raw.gcp?.projectNumber ?? "0",
+    };
+}
+
+/** Resolves a value holding Outputs to plain JSON. */
+function resolve<T>(value: T): Promise<unknown> {
+    return new Promise((res) => pulumi.output(value).apply((v) => { res(v); return v; }));
+}
+
+export async function synth(opts: SynthOptions): Promise<SynthResult> {
+    const projectDir = path.resolve(opts.projectDir);
+    const config = readStackConfig(projectDir, opts.stack);
+    if (opts.registry) config["partner-access:registryFile"] = path.resolve(opts.registry);
+    process.chdir(projectDir);
+
+    // Validate first, exactly as the program will: bad input fails before the runtime starts.
+    const plan = loadCheckedPlan(rawStageConfig(config), `Pulumi.${opts.stack}.yaml`);
+
+    pulumi.runtime.setAllConfig(config);
+    const registered = new Map<string, Omit<SynthResource, "urn" | "parent">>();
+    const resources: SynthResource[] = [];
+    const mocks = cloudMocks(identity(config));
+    await pulumi.runtime.setMocks({
+        call: mocks.call,
+        newResource(args) {
+            registered.set(`${args.type}::${args.name}`, { type: args.type, name: args.name, inputs: args.inputs });
+            return mocks.newResource(args);
+        },
+    }, "partner-access", opts.stack, false);
+
+    // The mock monitor does not pass the parent to newResource: read it off the request.
+    const monitor = (pulumi.runtime as unknown as { getMonitor(): any }).getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) =>
+        register(req, (err: unknown, resp: any) => {
+            if (!err) {
+                const r = registered.get(`${req.getType()}::${req.getName()}`)!;
+                resources.push({ urn: resp.getUrn(), type: r.type, name: r.name, parent: req.getParent() || undefined, inputs: r.inputs });
+            }
+            callback(err, resp);
+        });
+
+    const program = require(path.join(projectDir, "index.ts"));
+    const outputs = (await resolve({ ...program })) as Record<string, unknown>;
+    await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
+
+    const dir = path.join(path.resolve(opts.outDir), opts.stack);
+    fs.mkdirSync(dir, { recursive: true });
+    const write = (f: string, v: unknown) => fs.writeFileSync(path.join(dir, f), JSON.stringify(v, null, 2) + "\n");
+    write("resources.json", resources);
+    write("plan.json", plan);
+    write("outputs.json", outputs);
+    return { stack: opts.stack, dir, plan, resources, outputs };
+}
+
+export function summary(r: SynthResult): string {
+    const byType = new Map<string, number>();
+    for (const x of r.resources) byType.set(x.type, (byType.get(x.type) ?? 0) + 1);
+    const lines = [
+        `stage ${r.plan.stage.stage} (${r.plan.stage.production ? "production" : "non-production"}; accepts ${r.plan.stage.acceptedEnvironments.join(", ")})`,
+        `partners: ${r.plan.partners.map((p) => p.slug).join(", ") || "none"}` +
+            (r.plan.excluded.length ? `; not in this stage: ${r.plan.excluded.map((e) => e.slug).join(", ")}` : ""),
+        `${r.resources.length} resources:`,
+        ...[...byType.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => `  ${String(n).padStart(5)}  ${t}`),
+        `written to ${path.relative(process.cwd(), r.dir) || "."}/{resources,plan,outputs}.json`,
+    ];
+    return lines.join("\n");
+}
