@@ -1,0 +1,55 @@
+/**
+ * Generates a registry of N fictional partners mixing every option, for scale
+ * tests and the benchmark. Deterministic for a given (count, seed).
+ */
+import * as YAML from "yaml";
+
+export interface GenerateOptions {
+    count: number;
+    seed?: number;
+    /** Every how-many-th partner connects `direct` (their principals sit in shared resource policies). */
+    directEvery?: number;
+}
+
+function rng(seed: number): () => number {
+    let s = seed >>> 0 || 1;
+    return () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+}
+
+export const GENERATED_ROUTES = ["GET /catalog", "GET /orders", "POST /orders", "GET /orders/{orderId}", "GET /orders/{orderId}/items", "GET /invoices/{invoiceId}", "PUT /invoices/{invoiceId}"];
+const FILES = ["none", "read", "write", "read-write"];
+
+export function generateRegistry(o: GenerateOptions): Record<string, unknown> {
+    const rand = rng(o.seed ?? 42);
+    const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+    const directEvery = o.directEvery ?? 50;
+    const partners = [];
+    for (let i = 0; i < o.count; i++) {
+        const slug = `partner-${String(i).padStart(5, "0")}`;
+        const account = (n: number) => String(100000000000 + i * 10 + n);
+        const uid = (n: number) => String(10n ** 20n + BigInt(i * 10 + n));
+        const env = (name: string, n: number) => ({
+            aws: rand() < 0.1 ? [`arn:aws:iam::${account(n)}:user/${slug}-${name}`] : [`arn:aws:iam::${account(n)}:role/${slug}-${name}`],
+            gcp: [{ email: `${slug}-${name}@${slug}-${name}.iam.gserviceaccount.com`, ...(rand() < 0.5 ? { uniqueId: uid(n) } : {}) }],
+        });
+        const api = () => pick<unknown>(["all", [], [pick(GENERATED_ROUTES)], ["GET /orders/*"], ["* /invoices/*", "GET /catalog"]]);
+        partners.push({
+            slug,
+            name: `Partner ${i}`,
+            contact: `ops@${slug}.example`,
+            identities: { dev: env("dev", 1), stag: env("stag", 2), prod: env("prod", 3) },
+            aws: {
+                connect: i % directEvery === directEvery - 1 ? "direct" : "assume-role",
+                ...(i % 3 === 0 && i % directEvery !== directEvery - 1 ? { externalId: `${slug}-ext` } : {}),
+                files: pick(FILES),
+                api: api(),
+            },
+            gcp: { files: pick(FILES), api: api() },
+        });
+    }
+    return { version: 1, api: { routes: GENERATED_ROUTES }, partners };
+}
+
+export function generateRegistryYaml(o: GenerateOptions): string {
+    return YAML.stringify(generateRegistry(o));
+}
