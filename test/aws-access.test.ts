@@ -120,7 +120,7 @@ for (const stack of ["stag", "prod"]) {
                         principal, action: "sts:AssumeRole", resource: p.aws.role!.arn, resourceAccount: r.account,
                         resourcePolicy: r.trust(p.aws.role!.name), identityPolicies: [s.outputs.partners[p.slug].aws.identityPolicy],
                     };
-                    const external = p.aws.externalId ? { "sts:ExternalId": p.aws.externalId } : {};
+                    const external: Record<string, string> = p.aws.externalId ? { "sts:ExternalId": p.aws.externalId } : {};
                     assert.equal(await decide({ ...req, context: external }), "Allowed", `${arn} -> ${p.slug}`);
                     if (p.aws.externalId) assert.notEqual(await decide({ ...req, context: { "sts:ExternalId": "guess" } }), "Allowed", "wrong external id");
                     if (!arn.endsWith(":root")) {

@@ -3,7 +3,7 @@
  * pure functions. Components only attach what these return.
  */
 import { AccessPlan, PartnerPlan } from "../plan/access-plan";
-import { accountOfArn, isRootArn } from "../plan/identifiers";
+import { accountOfArn } from "../plan/identifiers";
 import { Route, routeKey } from "../plan/routes";
 import { Condition, PolicyDocument, Statement, mergeConditions, one, policy, principalBlocks, sid } from "./iam-document";
 
@@ -24,6 +24,25 @@ export function routeArn(plan: AccessPlan, apiId: string, r: Route): string {
     return `${apiArn(plan, apiId)}/${plan.names.apiStageName}/${r.method}/${path}`;
 }
 
+/**
+ * The fewest execute-api ARNs that grant exactly `routes` of the catalogue:
+ * the whole stage, a whole method, or single routes. Paths outside the
+ * catalogue do not exist on the API, so a wildcard covering only granted
+ * catalogue routes grants nothing more. Keeps resource policies small.
+ */
+export function routeResources(plan: AccessPlan, apiId: string, routes: Route[]): string[] {
+    const granted = new Set(routes.map(routeKey));
+    const covers = (pred: (r: Route) => boolean) => plan.routes.filter(pred).every((r) => granted.has(routeKey(r)));
+    const stage = `${apiArn(plan, apiId)}/${plan.names.apiStageName}`;
+    if (routes.length > 0 && covers(() => true)) return [`${stage}/*`];
+    const out: string[] = [];
+    for (const method of [...new Set(routes.map((r) => r.method))]) {
+        if (covers((r) => r.method === method)) out.push(`${stage}/${method}/*`);
+        else out.push(...routes.filter((r) => r.method === method).map((r) => routeArn(plan, apiId, r)));
+    }
+    return out;
+}
+
 /** IAM's `*` also matches `/`: the ARN of `GET /orders/{id}` covers `GET /orders/1/items` too. */
 function arnPatternMatches(pattern: string, arn: string): boolean {
     const re = new RegExp("^" + pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
@@ -37,7 +56,7 @@ function arnPatternMatches(pattern: string, arn: string): boolean {
  */
 export function shadowedRoutes(plan: AccessPlan, p: PartnerPlan, routes: Route[], apiId: string): Route[] {
     const granted = new Set(routes.map(routeKey));
-    const grantedArns = routes.map((r) => routeArn(plan, apiId, r));
+    const grantedArns = routeResources(plan, apiId, routes);
     return plan.routes.filter((r) => !granted.has(routeKey(r)) &&
         grantedArns.some((g) => arnPatternMatches(g, routeArn(plan, apiId, r).replace(/\*/g, "x"))));
 }
@@ -59,7 +78,7 @@ function grantStatements(plan: AccessPlan, p: PartnerPlan, apiId: string): State
         out.push({ Sid: sid(p.slug, "list"), Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(plan), Condition: listCondition(p) });
     }
     if (p.aws.routes.length > 0) {
-        out.push({ Sid: sid(p.slug, "invoke"), Effect: "Allow", Action: "execute-api:Invoke", Resource: one(p.aws.routes.map((r) => routeArn(plan, apiId, r))) });
+        out.push({ Sid: sid(p.slug, "invoke"), Effect: "Allow", Action: "execute-api:Invoke", Resource: one(routeResources(plan, apiId, p.aws.routes)) });
         const shadowed = shadowedRoutes(plan, p, p.aws.routes, apiId);
         if (shadowed.length > 0) {
             out.push({ Sid: sid(p.slug, "not", "granted"), Effect: "Deny", Action: "execute-api:Invoke", Resource: one(shadowed.map((r) => routeArn(plan, apiId, r))) });
@@ -106,19 +125,17 @@ export function bucketPolicy(plan: AccessPlan): PolicyDocument {
  */
 export function apiResourcePolicy(plan: AccessPlan, apiId: string): PolicyDocument {
     const statements: Statement[] = [];
-    const exempt: string[] = [`arn:aws:iam::${plan.stage.aws.accountId}:role${plan.names.rolePath}*`];
-    const rootAccounts: string[] = [];
+    const directAccounts = new Set<string>();
     for (const p of directPartners(plan)) {
         if (p.aws.routes.length === 0) continue;
         const api = grantStatements(plan, p, apiId).filter((s) => String(s.Action).startsWith("execute-api"));
         statements.push(...withPrincipals(api, p.aws.principals));
-        for (const a of p.aws.principals) {
-            if (isRootArn(a)) rootAccounts.push(accountOfArn(a));
-            else exempt.push(a);
-        }
+        p.aws.principals.forEach((a) => directAccounts.add(accountOfArn(a)));
     }
-    const condition: Condition = { ArnNotLike: { "aws:PrincipalArn": one(exempt) } };
-    if (rootAccounts.length > 0) condition.StringNotEquals = { "aws:PrincipalAccount": one([...new Set(rootAccounts)]) };
+    // Denied: anyone neither a partner role of this stage nor in a direct partner's account. Inside such an
+    // account only the allowed principals get in: a cross-account caller needs an allow here.
+    const condition: Condition = { ArnNotLike: { "aws:PrincipalArn": `arn:aws:iam::${plan.stage.aws.accountId}:role${plan.names.rolePath}*` } };
+    if (directAccounts.size > 0) condition.StringNotEquals = { "aws:PrincipalAccount": one([...directAccounts].sort()) };
     statements.push({
         Sid: "DenyEveryoneElse",
         Effect: "Deny",

@@ -130,17 +130,22 @@ function planPartner(p: Partner, environments: string[], catalogue: Route[], sta
     const serviceAccounts = unique(ids.flatMap((i) => i.gcp), (g) => g.email);
     const routesOf = (api: Partner["aws"]["api"]) => (api === "all" ? [...catalogue] : expand(api, catalogue));
 
-    const files = s3Grant(p.aws.files);
-    const awsRoutes = routesOf(p.aws.api);
-    const awsGranted = files.objectActions.length > 0 || awsRoutes.length > 0;
-    const googleIdentities = awsGranted ? serviceAccounts.filter((g): g is Required<GcpIdentity> => !!g.uniqueId) : [];
-    const principals = awsGranted ? awsPrincipals : [];
+    // A grant is only planned where this stage accepts an identity to hold it.
+    const awsRequested = s3Grant(p.aws.files).objectActions.length > 0 || routesOf(p.aws.api).length > 0;
+    const googleIdentities = awsRequested ? serviceAccounts.filter((g): g is Required<GcpIdentity> => !!g.uniqueId) : [];
+    const principals = awsRequested ? awsPrincipals : [];
+    const awsHeld = principals.length > 0 || googleIdentities.length > 0;
+    const files = s3Grant(awsHeld ? p.aws.files : "none");
+    const awsRoutes = awsHeld ? routesOf(p.aws.api) : [];
     const trustsAwsPrincipals = p.aws.connect === "assume-role" && principals.length > 0;
     const trustsGoogle = googleIdentities.length > 0;
     const roleName = `${stage.namePrefix}-${stage.stage}-${p.slug}`;
 
-    const storageRoles = gcsRoles(p.gcp.files);
-    const gcpRoutes = routesOf(p.gcp.api);
+    const gcpEmails = serviceAccounts.map((g) => g.email);
+    // Files only: the Endpoints API authenticates Google-signed JWTs, which federated AWS identities do not hold.
+    const federatedAwsPrincipals = gcsRoles(p.gcp.files).length > 0 ? awsPrincipals.filter((a) => !isRootArn(a)) : [];
+    const storageRoles = gcpEmails.length > 0 || federatedAwsPrincipals.length > 0 ? gcsRoles(p.gcp.files) : [];
+    const gcpRoutes = gcpEmails.length > 0 ? routesOf(p.gcp.api) : [];
     return {
         slug: p.slug,
         name: p.name,
@@ -165,9 +170,8 @@ function planPartner(p: Partner, environments: string[], catalogue: Route[], sta
                 : undefined,
         },
         gcp: {
-            serviceAccounts: storageRoles.length > 0 || gcpRoutes.length > 0 ? serviceAccounts.map((g) => g.email) : [],
-            // Files only: the Endpoints API authenticates Google-signed JWTs, which federated AWS identities do not hold.
-            federatedAwsPrincipals: storageRoles.length > 0 ? awsPrincipals.filter((a) => !isRootArn(a)) : [],
+            serviceAccounts: storageRoles.length > 0 || gcpRoutes.length > 0 ? gcpEmails : [],
+            federatedAwsPrincipals,
             storageRoles,
             routes: gcpRoutes,
         },

@@ -17,9 +17,12 @@ export interface SynthRun {
     dir: string;
 }
 
+/** Inputs are arbitrary provider JSON: tests index into them freely. */
+export type Resource = Omit<SynthResource, "inputs"> & { inputs: any };
+
 export interface SynthOutput {
     dir: string;
-    resources: SynthResource[];
+    resources: Resource[];
     plan: AccessPlan;
     outputs: any;
 }
@@ -47,11 +50,11 @@ export function synthStack(stack: string, registry?: string): SynthOutput {
     return result;
 }
 
-export function ofType(s: SynthOutput, type: string): SynthResource[] {
+export function ofType(s: SynthOutput, type: string): Resource[] {
     return s.resources.filter((r) => r.type === type);
 }
 
-export function one(s: SynthOutput, type: string, name?: string): SynthResource {
+export function one(s: SynthOutput, type: string, name?: string): Resource {
     const hits = ofType(s, type).filter((r) => !name || r.name === name);
     if (hits.length !== 1) throw new Error(`expected one ${type} ${name ?? ""}, found ${hits.length}`);
     return hits[0];
