@@ -1,0 +1,32 @@
+/** `npm run policy -- <synth dir>/<stack>/resources.json` — exits 1 on any mandatory violation. */
+import * as fs from "fs";
+import * as path from "path";
+import { runPolicies } from "./policy-run";
+
+function main(): number {
+    const files = process.argv.slice(2);
+    if (files.length === 0) {
+        console.error("usage: npm run policy -- <out>/<stack>/resources.json [...]");
+        return 2;
+    }
+    let mandatory = 0;
+    for (const file of files) {
+        const resources = JSON.parse(fs.readFileSync(file, "utf8"));
+        // The plan synth wrote beside the resources says which stack this is and whether it is production.
+        const planFile = path.join(path.dirname(file), "plan.json");
+        const plan = fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, "utf8")) : undefined;
+        const stack = plan?.stage?.stage ?? path.basename(path.dirname(file));
+        const registry = plan?.stage?.registryFile ? path.resolve(path.join(__dirname, ".."), plan.stage.registryFile) : path.join(__dirname, "..", "partners.yaml");
+        const violations = runPolicies(resources, {
+            "stage-isolation": { stack, productionStacks: plan?.stage?.production ? [stack] : ["prod"], registry },
+        });
+        console.log(`${file}: ${resources.length} resources, ${violations.length} violation(s)`);
+        for (const v of violations) {
+            console.log(`  [${v.enforcementLevel}] ${v.policy}: ${v.urn ?? "(stack)"}\n      ${v.message}`);
+            if (v.enforcementLevel === "mandatory") mandatory++;
+        }
+    }
+    return mandatory > 0 ? 1 : 0;
+}
+
+process.exit(main());

@@ -1,0 +1,59 @@
+/**
+ * Runs the policy pack's policies over a synth `resources.json`, offline: the
+ * same policy objects `pulumi preview --policy-pack policy-pack` loads, called
+ * with the arguments the CrossGuard analyzer would pass.
+ */
+import { EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { policies } from "../policy-pack/policies";
+import { SynthResource } from "./synth";
+
+export interface Violation {
+    policy: string;
+    enforcementLevel: EnforcementLevel;
+    urn?: string;
+    message: string;
+}
+
+class NotApplicable extends Error {}
+
+const options = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+
+export function runPolicies(resources: SynthResource[], config: Record<string, object> = {}): Violation[] {
+    const violations: Violation[] = [];
+    const common = (name: string) => ({
+        stackTags: new Map<string, string>(),
+        getConfig: <T extends object>() => (config[name] ?? {}) as T,
+        notApplicable: (reason?: string): never => { throw new NotApplicable(reason); },
+    });
+    const policyResources: PolicyResource[] = resources.map((r) => ({
+        type: r.type, props: r.inputs, urn: r.urn, name: r.name, opts: { ...options, parent: r.parent },
+        dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined,
+    }));
+    for (const policy of policies) {
+        const level = policy.enforcementLevel ?? "mandatory";
+        if (level === "disabled") continue;
+        const report = (urn?: string) => (message: string, at?: string) => violations.push({ policy: policy.name, enforcementLevel: level, urn: at ?? urn, message });
+        try {
+            if ("validateResource" in policy && policy.validateResource) {
+                const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+                for (const r of policyResources) {
+                    const args: ResourceValidationArgs = { ...common(policy.name), type: r.type, props: r.props, urn: r.urn, name: r.name, opts: r.opts, isType: () => false, asType: () => undefined };
+                    for (const validate of validations) {
+                        try {
+                            validate(args, report(r.urn));
+                        } catch (e) {
+                            if (!(e instanceof NotApplicable)) throw e;
+                        }
+                    }
+                }
+            } else if ("validateStack" in policy && (policy as StackValidationPolicy).validateStack) {
+                (policy as StackValidationPolicy).validateStack({ ...common(policy.name), resources: policyResources }, report());
+            }
+        } catch (e) {
+            if (!(e instanceof NotApplicable)) throw e;
+        }
+    }
+    return violations;
+}
+
+export type { ResourceValidationPolicy };
