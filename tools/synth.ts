@@ -127,6 +127,7 @@ export function summary(r: SynthResult): string {
         `${r.resources.length} resources:`,
         ...[...byType.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => `  ${String(n).padStart(5)}  ${t}`),
         `written to ${path.relative(process.cwd(), r.dir) || "."}/{resources,plan,outputs}.json`,
+        `peak memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
     ];
     return lines.join("\n");
 }
