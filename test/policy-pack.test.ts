@@ -161,3 +161,27 @@ describe("policy pack", () => {
         });
     });
 });
+
+describe("policy pack during preview (unknown values)", () => {
+    // The analyzer hands policies unknown values as these sentinels; reading one throws UnknownValueError,
+    // which the SDK (and our runner) reports as an advisory "can't run during preview".
+    const unknown = require("@pulumi/policy/proxy").unknownStringValue;
+    const cases: [string, SynthResource][] = [
+        ["no-wildcard-principals", res("aws:s3/bucketPolicy:BucketPolicy", { bucket: "b", policy: unknown })],
+        ["pinned-federation", res("aws:iam/role:Role", { assumeRolePolicy: unknown })],
+        ["api-methods-authenticated", res("aws:apigateway/method:Method", { httpMethod: "GET", authorization: unknown })],
+        ["s3-public-access-block", res("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", { bucket: "b", blockPublicAcls: unknown, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true })],
+        ["no-public-gcp-members", res("gcp:storage/managedFolderIamMember:ManagedFolderIamMember", { role: "roles/storage.objectViewer", member: unknown })],
+        ["gcs-bucket-private", res("gcp:storage/bucket:Bucket", { publicAccessPrevention: unknown, uniformBucketLevelAccess: true })],
+        ["workload-identity-conditioned", res("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", { attributeCondition: unknown })],
+        ["stage-isolation", res("aws:iam/role:Role", { assumeRolePolicy: unknown })],
+    ];
+    for (const [policy, resource] of cases) {
+        it(`${policy}: an unknown value is reported as not checkable, neither a crash nor a pass`, () => {
+            const v = violations([resource], policy, { "stage-isolation": { stack: "prod", registry: path.join(ROOT, "partners.yaml") } });
+            assert.equal(v.length, 1, JSON.stringify(v));
+            assert.equal(v[0].enforcementLevel, "advisory");
+            assert.match(v[0].message, /can't run during preview/);
+        });
+    }
+});

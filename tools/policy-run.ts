@@ -3,7 +3,7 @@
  * same policy objects `pulumi preview --policy-pack policy-pack` loads, called
  * with the arguments the CrossGuard analyzer would pass.
  */
-import { EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
 import { policies } from "../policy-pack/policies";
 import { SynthResource } from "./synth";
 
@@ -25,8 +25,9 @@ export function runPolicies(resources: SynthResource[], config: Record<string, o
         getConfig: <T extends object>() => (config[name] ?? {}) as T,
         notApplicable: (reason?: string): never => { throw new NotApplicable(reason); },
     });
+    // As the analyzer does: reading a value unknown during preview throws UnknownValueError.
     const policyResources: PolicyResource[] = resources.map((r) => ({
-        type: r.type, props: r.inputs, urn: r.urn, name: r.name, opts: { ...options, parent: r.parent },
+        type: r.type, props: unknownCheckingProxy(r.inputs), urn: r.urn, name: r.name, opts: { ...options, parent: r.parent },
         dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined,
     }));
     for (const policy of policies) {
@@ -42,7 +43,9 @@ export function runPolicies(resources: SynthResource[], config: Record<string, o
                         try {
                             validate(args, report(r.urn));
                         } catch (e) {
-                            if (!(e instanceof NotApplicable)) throw e;
+                            // The SDK reports such a check as advisory "can't run during preview": never a silent pass.
+                            if (e instanceof UnknownValueError) violations.push({ policy: policy.name, enforcementLevel: "advisory", urn: r.urn, message: `can't run during preview: ${(e as Error).message}` });
+                            else if (!(e instanceof NotApplicable)) throw e;
                         }
                     }
                 }

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { StackValidationPolicy } from "@pulumi/policy";
+import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { deniesInsecureTransport } from "./aws";
 
 const S3_GUARDS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
@@ -61,7 +61,15 @@ function currentStack(): string | undefined {
     }
 }
 
-export const stageIsolation: StackValidationPolicy = {
+const registryCache = new Map<string, Map<string, string>>();
+
+/**
+ * A resource policy, not a stack policy: during `pulumi up` resource policies
+ * run on each resource's resolved inputs before it is created, stack policies
+ * only after everything exists. Unknown values during preview make the SDK
+ * report the check as not runnable (advisory) rather than pass it.
+ */
+export const stageIsolation: ResourceValidationPolicy = {
     name: "stage-isolation",
     description: "A production stack trusts and grants no identity of a non-production partner environment. " +
         "Remediation: list the identity under the partner's prod environment only, or remove it.",
@@ -74,18 +82,17 @@ export const stageIsolation: StackValidationPolicy = {
             stack: { type: "string" },
         },
     },
-    validateStack: (args, report) => {
+    validateResource: (args, report) => {
         const cfg = args.getConfig<StageIsolationConfig>();
         const stack = cfg.stack ?? currentStack();
         if (!stack || !(cfg.productionStacks ?? ["prod"]).includes(stack)) return;
         const file = path.resolve(cfg.registry ?? "partners.yaml");
         if (!fs.existsSync(file)) return report(`cannot check stage isolation: registry ${file} not found (set the policy's "registry" config).`);
-        const foreign = nonProductionIdentities(fs.readFileSync(file, "utf8"), cfg.productionEnvironments ?? ["prod"]);
-        for (const r of args.resources) {
-            const text = JSON.stringify(r.props);
-            for (const [id, where] of foreign) {
-                if (text.includes(id)) report(`${r.type} ${r.name} names ${id}, an identity of ${where}, in production stack ${stack}.`, r.urn);
-            }
+        const key = `${file}|${(cfg.productionEnvironments ?? ["prod"]).join(",")}`;
+        if (!registryCache.has(key)) registryCache.set(key, nonProductionIdentities(fs.readFileSync(file, "utf8"), cfg.productionEnvironments ?? ["prod"]));
+        const text = JSON.stringify(args.props);
+        for (const [id, where] of registryCache.get(key)!) {
+            if (text.includes(id)) report(`${args.type} ${args.name} names ${id}, an identity of ${where}, in production stack ${stack}.`);
         }
     },
 };
