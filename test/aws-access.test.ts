@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import { PartnerPlan } from "../components/plan/access-plan";
 import { Route } from "../components/plan/routes";
-import { Decision, Request, decide } from "./support/iam-eval";
+import { Decision, Request, decide } from "../tools/access/iam-eval";
 import { SynthOutput, doc, ofType, one, synthStack } from "./support/synth-runs";
 import { sampleRegistryObject } from "./support/fixtures";
 

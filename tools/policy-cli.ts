@@ -1,7 +1,7 @@
 /** `npm run policy -- <synth dir>/<stack>/resources.json` — exits 1 on any mandatory violation. */
 import * as fs from "fs";
 import * as path from "path";
-import { runPolicies } from "./policy-run";
+import { policyConfigFor, runPolicies } from "./policy-run";
 
 function main(): number {
     const files = process.argv.slice(2);
@@ -12,14 +12,7 @@ function main(): number {
     let mandatory = 0;
     for (const file of files) {
         const resources = JSON.parse(fs.readFileSync(file, "utf8"));
-        // The plan synth wrote beside the resources says which stack this is and whether it is production.
-        const planFile = path.join(path.dirname(file), "plan.json");
-        const plan = fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, "utf8")) : undefined;
-        const stack = plan?.stage?.stage ?? path.basename(path.dirname(file));
-        const registry = plan?.stage?.registryFile ? path.resolve(path.join(__dirname, ".."), plan.stage.registryFile) : path.join(__dirname, "..", "partners.yaml");
-        const violations = runPolicies(resources, {
-            "stage-isolation": { stack, productionStacks: plan?.stage?.production ? [stack] : ["prod"], registry },
-        });
+        const violations = runPolicies(resources, policyConfigFor(path.dirname(file)));
         console.log(`${file}: ${resources.length} resources, ${violations.length} violation(s)`);
         for (const v of violations) {
             console.log(`  [${v.enforcementLevel}] ${v.policy}: ${v.urn ?? "(stack)"}\n      ${v.message}`);

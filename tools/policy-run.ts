@@ -4,6 +4,8 @@
  * with the arguments the CrossGuard analyzer would pass.
  */
 import { EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
+import * as fs from "fs";
+import * as path from "path";
 import { policies } from "../policy-pack/policies";
 import { SynthResource } from "./synth";
 
@@ -59,4 +61,14 @@ export function runPolicies(resources: SynthResource[], config: Record<string, o
     return violations;
 }
 
-export type { ResourceValidationPolicy };
+/**
+ * Policy configuration for a synth directory: the plan synth wrote beside the
+ * resources says which stack it is, whether it is production, and its registry.
+ */
+export function policyConfigFor(synthDir: string): Record<string, object> {
+    const planFile = path.join(synthDir, "plan.json");
+    const plan = fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, "utf8")) : undefined;
+    const stack = plan?.stage?.stage ?? path.basename(synthDir);
+    const registry = path.resolve(path.join(__dirname, ".."), plan?.stage?.registryFile ?? "partners.yaml");
+    return { "stage-isolation": { stack, productionStacks: plan?.stage?.production ? [stack] : ["prod"], registry } };
+}

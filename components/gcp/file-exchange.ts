@@ -3,6 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { AccessPlan } from "../plan/access-plan";
 import { storageBindings } from "./storage-bindings";
 
+/** A readable, URN-safe label for a member (no "::", which separates URN parts). */
+function memberLabel(member: string): string {
+    const federated = member.split("/attribute.aws_role/")[1];
+    return (federated ? `aws:${federated}` : member).replace(/::/g, ":");
+}
+
 export interface GcsFileExchangeArgs {
     plan: AccessPlan;
 }
@@ -39,8 +45,7 @@ export class GcsFileExchange extends pulumi.ComponentResource {
                 folder = new gcp.storage.ManagedFolder(`${name}-${b.slug}`, { bucket: bucket.name, name: b.folder, forceDestroy: true }, { parent: this });
                 folders.set(b.slug, folder);
             }
-            const short = b.role.replace("roles/storage.", "");
-            new gcp.storage.ManagedFolderIamMember(`${name}-${b.slug}-${short}-${b.member}`, {
+            new gcp.storage.ManagedFolderIamMember(`${name}-${b.slug}-${b.role.replace("roles/storage.", "")}-${memberLabel(b.member)}`, {
                 bucket: bucket.name,
                 managedFolder: folder.name,
                 role: b.role,

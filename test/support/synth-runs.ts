@@ -4,27 +4,17 @@
  * every test file shares one run.
  */
 import { spawnSync } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
-import { AccessPlan } from "../../components/plan/access-plan";
-import { SynthResource } from "../../tools/synth";
+import { SynthOutput, readSynthOutput } from "../../tools/access/synth-output";
 import { ROOT, tempDir } from "./fixtures";
+
+export { Resource, SynthOutput, doc, ofType, one } from "../../tools/access/synth-output";
 
 export interface SynthRun {
     status: number | null;
     stdout: string;
     stderr: string;
     dir: string;
-}
-
-/** Inputs are arbitrary provider JSON: tests index into them freely. */
-export type Resource = Omit<SynthResource, "inputs"> & { inputs: any };
-
-export interface SynthOutput {
-    dir: string;
-    resources: Resource[];
-    plan: AccessPlan;
-    outputs: any;
 }
 
 export function runSynth(args: string[]): SynthRun {
@@ -43,23 +33,7 @@ export function synthStack(stack: string, registry?: string): SynthOutput {
     if (hit) return hit;
     const run = runSynth(["--stack", stack, ...(registry ? ["--registry", registry] : [])]);
     if (run.status !== 0) throw new Error(`synth ${stack} failed (${run.status}):\n${run.stderr}`);
-    const dir = path.join(run.dir, stack);
-    const read = (f: string) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
-    const result = { dir, resources: read("resources.json"), plan: read("plan.json"), outputs: read("outputs.json") };
+    const result = readSynthOutput(path.join(run.dir, stack));
     cache.set(key, result);
     return result;
-}
-
-export function ofType(s: SynthOutput, type: string): Resource[] {
-    return s.resources.filter((r) => r.type === type);
-}
-
-export function one(s: SynthOutput, type: string, name?: string): Resource {
-    const hits = ofType(s, type).filter((r) => !name || r.name === name);
-    if (hits.length !== 1) throw new Error(`expected one ${type} ${name ?? ""}, found ${hits.length}`);
-    return hits[0];
-}
-
-export function doc(value: unknown): any {
-    return typeof value === "string" ? JSON.parse(value) : value;
 }

@@ -1,0 +1,102 @@
+/**
+ * What a pull request changes, stage by stage (production first): access
+ * granted and revoked, computed from the effective access matrices of the base
+ * and the pull request's synth outputs; resources added, changed and removed;
+ * and the policy pack's findings on the pull request.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { Violation, policyConfigFor, runPolicies } from "../policy-run";
+import { Cell, Matrix, accessMatrix } from "./matrix";
+import { SynthOutput, readSynthOutput } from "./synth-output";
+
+export interface StackDiff {
+    stack: string;
+    production: boolean;
+    gained: string[];
+    revoked: string[];
+    added: string[];
+    removed: string[];
+    changed: { urn: string; fields: string[] }[];
+    findings: Violation[];
+    defects: Cell[];
+}
+
+function stacksIn(root: string): string[] {
+    if (!fs.existsSync(root)) return [];
+    return fs.readdirSync(root).filter((d) => fs.existsSync(path.join(root, d, "resources.json")));
+}
+
+function sentence(stack: string, c: Cell, verb: string): string {
+    const [kind, ...rest] = c.resource.split(" ");
+    const what = kind === "files" ? `${c.cloud === "aws" ? "S3" : "GCS"} ${rest.join(" ")}*` : `${c.cloud.toUpperCase()} API ${rest.join(" ")}`;
+    return `${c.partner} ${verb} ${c.action} on ${stack} ${what} (as ${c.via})`;
+}
+
+const allowedKeys = (m: Matrix | undefined) =>
+    new Map((m?.cells ?? []).filter((c) => c.effective === "allowed").map((c) => [`${c.partner}|${c.via}|${c.cloud}|${c.resource}|${c.action}`, c]));
+
+export async function diffStack(stack: string, base: SynthOutput | undefined, pr: SynthOutput | undefined): Promise<StackDiff> {
+    const [mb, mp] = [base && (await accessMatrix(base)), pr && (await accessMatrix(pr))];
+    const [ab, ap] = [allowedKeys(mb), allowedKeys(mp)];
+    const byUrn = (s?: SynthOutput) => new Map((s?.resources ?? []).map((r) => [r.urn, r]));
+    const [rb, rp] = [byUrn(base), byUrn(pr)];
+    const changed: StackDiff["changed"] = [];
+    for (const [urn, r] of rp) {
+        const old = rb.get(urn);
+        if (!old) continue;
+        const fields = [...new Set([...Object.keys(old.inputs), ...Object.keys(r.inputs)])]
+            .filter((k) => JSON.stringify(old.inputs[k]) !== JSON.stringify(r.inputs[k])).sort();
+        if (fields.length > 0) changed.push({ urn, fields });
+    }
+    return {
+        stack,
+        production: (pr ?? base)!.plan.stage.production,
+        gained: [...ap].filter(([k]) => !ab.has(k)).map(([, c]) => sentence(stack, c, "gains")).sort(),
+        revoked: [...ab].filter(([k]) => !ap.has(k)).map(([, c]) => sentence(stack, c, "loses")).sort(),
+        added: [...rp.keys()].filter((u) => !rb.has(u)).sort(),
+        removed: [...rb.keys()].filter((u) => !rp.has(u)).sort(),
+        changed,
+        findings: pr ? runPolicies(pr.resources, policyConfigFor(pr.dir)) : [],
+        defects: mp?.defects ?? [],
+    };
+}
+
+export async function accessDiff(baseRoot: string, prRoot: string): Promise<StackDiff[]> {
+    const stacks = [...new Set([...stacksIn(baseRoot), ...stacksIn(prRoot)])];
+    const read = (root: string, stack: string) => (fs.existsSync(path.join(root, stack, "resources.json")) ? readSynthOutput(path.join(root, stack)) : undefined);
+    const diffs: StackDiff[] = [];
+    for (const stack of stacks) diffs.push(await diffStack(stack, read(baseRoot, stack), read(prRoot, stack)));
+    return diffs.sort((a, b) => Number(b.production) - Number(a.production) || a.stack.localeCompare(b.stack));
+}
+
+/** `type name` of a URN (`urn:pulumi:stack::project::parent$type::name`); a name may itself contain "::". */
+const short = (urn: string) => {
+    const parts = urn.split("::");
+    return `${parts[2].split("$").pop()} ${parts.slice(3).join("::")}`;
+};
+
+export function formatDiff(diffs: StackDiff[]): string {
+    const out = ["## Partner access changes", ""];
+    if (diffs.length === 0) out.push("No synth output found on either side.");
+    for (const d of diffs) {
+        out.push(`### ${d.stack}${d.production ? " (production)" : ""}`, "");
+        const list = (title: string, items: string[]) => {
+            out.push(`**${title}** (${items.length})`, "");
+            out.push(...(items.length ? items.map((i) => `- ${i}`) : ["- none"]), "");
+        };
+        list("Access granted", d.gained);
+        list("Access revoked", d.revoked);
+        list("Access defects (effect differs from the plan)", d.defects.map((c) => `${c.partner} as ${c.via}: ${c.action} on ${c.resource} is ${c.effective}, planned ${c.planned}`));
+        list("Policy findings", d.findings.map((f) => `[${f.enforcementLevel}] ${f.policy}: ${f.urn ? short(f.urn) : "(stack)"}: ${f.message}`));
+        out.push(`**Resources**: ${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed`, "");
+        if (d.added.length + d.changed.length + d.removed.length > 0) {
+            out.push("<details><summary>resources</summary>", "");
+            out.push(...d.added.map((u) => `- added \`${short(u)}\``));
+            out.push(...d.changed.map((c) => `- changed \`${short(c.urn)}\`: ${c.fields.join(", ")}`));
+            out.push(...d.removed.map((u) => `- removed \`${short(u)}\``));
+            out.push("", "</details>", "");
+        }
+    }
+    return out.join("\n");
+}
