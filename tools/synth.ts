@@ -13,6 +13,7 @@ import { AccessPlan } from "../components/plan/access-plan";
 import { loadCheckedPlan, rawStageConfig } from "../components/stage-inputs";
 import { InputError } from "../components/plan/problems";
 import { CloudIdentity, cloudMocks } from "./mocks";
+import { onboardingKits } from "./onboarding";
 
 export interface SynthOptions {
     stack: string;
@@ -114,6 +115,13 @@ export async function synth(opts: SynthOptions): Promise<SynthResult> {
     write("resources.json", resources);
     write("plan.json", plan);
     write("outputs.json", outputs);
+    const kits = path.join(dir, "onboarding");
+    fs.rmSync(kits, { recursive: true, force: true });
+    fs.mkdirSync(kits);
+    for (const kit of onboardingKits(plan, outputs)) {
+        fs.writeFileSync(path.join(kits, `${kit.slug}.json`), JSON.stringify(kit.json, null, 2) + "\n");
+        fs.writeFileSync(path.join(kits, `${kit.slug}.md`), kit.markdown);
+    }
     return { stack: opts.stack, dir, plan, resources, outputs };
 }
 
@@ -126,7 +134,7 @@ export function summary(r: SynthResult): string {
             (r.plan.excluded.length ? `; not in this stage: ${r.plan.excluded.map((e) => e.slug).join(", ")}` : ""),
         `${r.resources.length} resources:`,
         ...[...byType.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => `  ${String(n).padStart(5)}  ${t}`),
-        `written to ${path.relative(process.cwd(), r.dir) || "."}/{resources,plan,outputs}.json`,
+        `written to ${path.relative(process.cwd(), r.dir) || "."}/{resources,plan,outputs}.json and onboarding/<partner>.{md,json}`,
         `peak memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
     ];
     return lines.join("\n");
