@@ -22,6 +22,10 @@ describe("offline synth", () => {
                 assert.equal(s.outputs.stage, stack);
             });
 
+            it("keeps resource names URN-safe (no \"::\")", () => {
+                for (const r of synthStack(stack).resources) assert.ok(!r.name.includes("::"), r.name);
+            });
+
             it("parents every cloud resource to a partner-access component", () => {
                 const s = synthStack(stack);
                 const byUrn = new Map(s.resources.map((r) => [r.urn, r]));
