@@ -40,6 +40,11 @@ describe("offline synth", () => {
                 // Provider config reaches the provider JSON-encoded, as the CLI sends it.
                 assert.deepEqual(doc(one(s, "pulumi:providers:aws").inputs.allowedAccountIds), [s.plan.stage.aws.accountId]);
                 assert.equal(one(s, "pulumi:providers:gcp").inputs.project, s.plan.stage.gcp.project);
+                // Every cloud resource goes through those providers, never an unpinned default one.
+                for (const cloud of ["aws", "gcp"]) {
+                    const provider = one(s, `pulumi:providers:${cloud}`).urn;
+                    for (const r of s.resources.filter((x) => x.type.startsWith(`${cloud}:`))) assert.ok(r.provider?.startsWith(`${provider}::`), `${r.type} ${r.name}: ${r.provider}`);
+                }
             });
 
             it("keeps partner data: buckets protected against deletion, versioned, private", () => {

@@ -30,6 +30,8 @@ export interface SynthResource {
     type: string;
     name: string;
     parent?: string;
+    /** Provider reference (`<provider urn>::<id>`) the resource is registered with. */
+    provider?: string;
     inputs: Record<string, unknown>;
 }
 
@@ -88,7 +90,7 @@ export async function synth(opts: SynthOptions): Promise<SynthResult> {
     await pulumi.runtime.setMocks({
         call: mocks.call,
         newResource(args) {
-            registered.set(`${args.type}::${args.name}`, { type: args.type, name: args.name, inputs: args.inputs });
+            registered.set(`${args.type}::${args.name}`, { type: args.type, name: args.name, provider: args.provider || undefined, inputs: args.inputs });
             return mocks.newResource(args);
         },
     }, "partner-access", opts.stack, false);
@@ -100,7 +102,7 @@ export async function synth(opts: SynthOptions): Promise<SynthResult> {
         register(req, (err: unknown, resp: any) => {
             if (!err) {
                 const r = registered.get(`${req.getType()}::${req.getName()}`)!;
-                resources.push({ urn: resp.getUrn(), type: r.type, name: r.name, parent: req.getParent() || undefined, inputs: r.inputs });
+                resources.push({ urn: resp.getUrn(), type: r.type, name: r.name, parent: req.getParent() || undefined, provider: r.provider, inputs: r.inputs });
             }
             callback(err, resp);
         });
