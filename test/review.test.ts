@@ -102,6 +102,8 @@ describe("access diff", () => {
         assert.ok(prod.removed.some((u) => u.includes("ManagedFolder::gcs-file-exchange-globex")));
         assert.ok(prod.changed.some((c) => c.urn.endsWith("::partner-api-policy") && c.fields.includes("policy")));
         assert.equal(prod.added.length, 0);
+        // Removing a partner revokes its access but never touches the buckets that hold its data.
+        for (const urn of [...prod.removed, ...prod.changed.map((c) => c.urn)]) assert.ok(!/:(s3|storage)\/bucket:Bucket::/.test(urn), urn);
         assert.deepEqual(prod.findings, []);
         assert.match(report, /\*\*Policy findings\*\* \(0\)/);
     });
