@@ -8,7 +8,7 @@
 import { PartnerPlan } from "../../components/plan/access-plan";
 import { Route, routeKey } from "../../components/plan/routes";
 import { federatedMember } from "../../components/gcp/storage-bindings";
-import { Decision, decide } from "./iam-eval";
+import { Decision, Request, decide } from "./iam-eval";
 import { SynthOutput, doc, ofType, one } from "./synth-output";
 
 export type Effect = "allowed" | "denied";
@@ -69,22 +69,26 @@ export function awsCallers(s: SynthOutput, p: PartnerPlan): AwsCaller[] {
 /** A concrete request path for a route: `{param}` becomes a value. */
 export const concretePath = (route: Route) => route.path.replace(/\{[^}]+\}/g, "42");
 
-export function awsRequest(s: SynthOutput, c: AwsCaller, action: string, target: { prefix?: string; route?: Route }, context: Record<string, string> = {}) {
+/** What to ask for: an object key, a listing under a prefix, or a route. */
+export type AwsTarget = { object: string } | { list: string } | { route: Route };
+
+/** The evaluator request for a caller and target, against the stage's rendered resource policies. */
+export function awsRequest(s: SynthOutput, c: AwsCaller, action: string, target: AwsTarget, context: Record<string, string> = {}): Request {
     const account = s.plan.stage.aws.accountId;
     const bucket = s.outputs.aws.bucketName as string;
-    const base = { principal: c.principal, identityPolicies: c.identityPolicies, resourceAccount: account };
-    if (target.route) {
+    const base = { principal: c.principal, identityPolicies: c.identityPolicies, resourceAccount: account, context };
+    if ("route" in target) {
         return {
-            ...base, context, action: "execute-api:Invoke",
+            ...base, action: "execute-api:Invoke",
             resource: `arn:aws:execute-api:${s.plan.stage.aws.region}:${account}:${s.outputs.aws.apiId}/${s.plan.names.apiStageName}/${target.route.method}${concretePath(target.route)}`,
             resourcePolicy: doc(one(s, "aws:apigateway/restApiPolicy:RestApiPolicy").inputs.policy),
         };
     }
     const bucketPolicy = doc(one(s, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
-    if (action === "s3:ListBucket") {
-        return { ...base, action, resource: `arn:aws:s3:::${bucket}`, resourcePolicy: bucketPolicy, context: { ...context, "s3:prefix": target.prefix! } };
+    if ("list" in target) {
+        return { ...base, action: "s3:ListBucket", resource: `arn:aws:s3:::${bucket}`, resourcePolicy: bucketPolicy, context: { ...context, "s3:prefix": target.list } };
     }
-    return { ...base, context, action, resource: `arn:aws:s3:::${bucket}/${target.prefix}report.csv`, resourcePolicy: bucketPolicy };
+    return { ...base, action, resource: `arn:aws:s3:::${bucket}/${target.object}`, resourcePolicy: bucketPolicy };
 }
 
 const effect = (d: Decision): Effect => (d === "Allowed" ? "allowed" : "denied");
@@ -96,7 +100,7 @@ async function awsCells(s: SynthOutput): Promise<Cell[]> {
             for (const q of s.plan.partners) {
                 for (const action of S3_ACTIONS) {
                     const planned = q.slug === p.slug && (p.aws.files.objectActions.includes(action) || (action === "s3:ListBucket" && p.aws.files.list));
-                    const d = await decide(awsRequest(s, c, action, { prefix: q.prefix }));
+                    const d = await decide(awsRequest(s, c, action, action === "s3:ListBucket" ? { list: q.prefix } : { object: `${q.prefix}report.csv` }));
                     cells.push({ partner: p.slug, via: c.via, cloud: "aws", resource: `files ${q.prefix}`, action, effective: effect(d), planned: planned ? "allowed" : "denied" });
                 }
             }
