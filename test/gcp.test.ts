@@ -7,13 +7,13 @@ import { SynthOutput, doc, ofType, one, synthStack } from "./support/synth-runs"
 
 function folderMembers(s: SynthOutput) {
     const folders = new Map(ofType(s, "gcp:storage/managedFolder:ManagedFolder").map((f) => [f.name, f.inputs.name as string]));
-    return ofType(s, "gcp:storage/managedFolderIamMember:ManagedFolderIamMember").map((m) => ({
-        folder: m.inputs.managedFolder as string,
-        role: m.inputs.role as string,
-        member: m.inputs.member as string,
-        condition: m.inputs.condition as { expression: string } | undefined,
+    return ofType(s, "gcp:storage/managedFolderIamBinding:ManagedFolderIamBinding").flatMap((b) => (b.inputs.members as string[]).map((member) => ({
+        folder: b.inputs.managedFolder as string,
+        role: b.inputs.role as string,
+        member,
+        condition: b.inputs.condition as { expression: string } | undefined,
         folders,
-    }));
+    })));
 }
 
 for (const stack of ["stag", "prod"]) {

@@ -47,8 +47,8 @@ describe("effective access matrix", () => {
             const doc = JSON.parse(grant.inputs.policy);
             doc.Statement.push({ Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::${s.outputs.aws.bucketName}/partners/*` });
             grant.inputs.policy = JSON.stringify(doc);
-            const folderMember = rs.find((r: any) => r.type === "gcp:storage/managedFolderIamMember:ManagedFolderIamMember");
-            rs.push({ ...folderMember, urn: folderMember.urn + "-x", inputs: { ...folderMember.inputs, member: "serviceAccount:intruder@evil-project.iam.gserviceaccount.com" } });
+            const folderBinding = rs.find((r: any) => r.type === "gcp:storage/managedFolderIamBinding:ManagedFolderIamBinding");
+            folderBinding.inputs.members = [...folderBinding.inputs.members, "serviceAccount:intruder@evil-project.iam.gserviceaccount.com"];
         });
         const m = await accessMatrix(widened);
         assert.ok(m.defects.some((d) => d.partner === "initech" && d.resource === "files partners/acme-logistics/" && d.action === "s3:GetObject"), JSON.stringify(m.defects));

@@ -43,7 +43,7 @@ describe("1,000 partners per stage", () => {
     it("keeps every GCP allow policy far below 1,500 members: one managed folder per partner", () => {
         const plan = buildPlan(registry, prodConfig);
         const perFolder = new Map<string, number>();
-        for (const b of storageBindings(plan)) perFolder.set(b.folder, (perFolder.get(b.folder) ?? 0) + 1);
+        for (const b of storageBindings(plan)) perFolder.set(b.folder, (perFolder.get(b.folder) ?? 0) + b.members.length);
         assert.ok(perFolder.size > 500);
         assert.ok(Math.max(...perFolder.values()) <= 10);
         const raw = generateRegistry({ count: 1000 });

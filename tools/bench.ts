@@ -41,7 +41,7 @@ function largestDocuments(registryYaml: string): Row["largest"] {
         if (!out[d.kind] || out[d.kind].size < d.size) out[d.kind] = { size: d.size, limit: d.limit };
     }
     const perFolder = new Map<string, number>();
-    for (const b of storageBindings(plan)) perFolder.set(b.folder, (perFolder.get(b.folder) ?? 0) + 1);
+    for (const b of storageBindings(plan)) perFolder.set(b.folder, (perFolder.get(b.folder) ?? 0) + b.members.length);
     out["gcsManagedFolderMembers"] = { size: Math.max(0, ...perFolder.values()), limit: 1500 };
     out["wifAttributeCondition"] = { size: Math.max(0, ...awsProviderSpecs(plan).map((s) => s.attributeCondition.length)), limit: 4096 };
     // Google documents no single byte limit for an Endpoints OpenAPI document; shown for trend, against 10 MB.

@@ -3,12 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { AccessPlan } from "../plan/access-plan";
 import { storageBindings } from "./storage-bindings";
 
-/** A readable, URN-safe label for a member (no "::", which separates URN parts). */
-function memberLabel(member: string): string {
-    const federated = member.split("/attribute.aws_role/")[1];
-    return (federated ? `aws:${federated}` : member).replace(/::/g, ":");
-}
-
 export interface GcsFileExchangeArgs {
     plan: AccessPlan;
 }
@@ -16,7 +10,8 @@ export interface GcsFileExchangeArgs {
 /**
  * The stage's GCS bucket: uniform access, public access prevention enforced,
  * versioned with soft delete, protected and retained on delete. Each partner
- * prefix is a managed folder carrying that partner's members only.
+ * prefix is a managed folder carrying that partner's members only, one
+ * authoritative binding per role.
  */
 export class GcsFileExchange extends pulumi.ComponentResource {
     readonly bucketName: pulumi.Output<string>;
@@ -45,11 +40,11 @@ export class GcsFileExchange extends pulumi.ComponentResource {
                 folder = new gcp.storage.ManagedFolder(`${name}-${b.slug}`, { bucket: bucket.name, name: b.folder, forceDestroy: true }, { parent: this });
                 folders.set(b.slug, folder);
             }
-            new gcp.storage.ManagedFolderIamMember(`${name}-${b.slug}-${b.role.replace("roles/storage.", "")}-${memberLabel(b.member)}`, {
+            new gcp.storage.ManagedFolderIamBinding(`${name}-${b.slug}-${b.role.replace("roles/storage.", "")}`, {
                 bucket: bucket.name,
                 managedFolder: folder.name,
                 role: b.role,
-                member: b.member,
+                members: b.members,
                 condition: b.condition,
             }, { parent: this });
         });

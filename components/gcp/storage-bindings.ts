@@ -3,7 +3,8 @@
  * managed folder with its own IAM policy: the grant is confined to the prefix
  * by construction, listing works inside it (GCS checks `storage.objects.list`
  * on the managed folder), and no partner's members count against another's or
- * the bucket's 1,500-member policy limit.
+ * the bucket's 1,500-member policy limit. The folder is ours alone, so each
+ * role is one authoritative binding: a member added by hand is removed again.
  */
 import { AccessPlan, PartnerPlan } from "../plan/access-plan";
 
@@ -12,7 +13,7 @@ export interface StorageBinding {
     /** Managed folder, e.g. `partners/acme/`. */
     folder: string;
     role: string;
-    member: string;
+    members: string[];
     /** IAM Condition; on object-level roles only (see `prefixCondition`). */
     condition?: { title: string; description: string; expression: string };
 }
@@ -53,13 +54,12 @@ export function storageBindings(plan: AccessPlan): StorageBinding[] {
             ...p.gcp.serviceAccounts.map((e) => `serviceAccount:${e}`),
             ...p.gcp.federatedAwsPrincipals.map((a) => federatedMember(plan, a)),
         ];
+        if (members.length === 0) continue;
         for (const role of p.gcp.storageRoles) {
-            for (const member of members) {
-                out.push({
-                    slug: p.slug, folder: p.prefix, role, member,
-                    condition: role === "roles/storage.objectViewer" ? undefined : prefixCondition(plan, p),
-                });
-            }
+            out.push({
+                slug: p.slug, folder: p.prefix, role, members,
+                condition: role === "roles/storage.objectViewer" ? undefined : prefixCondition(plan, p),
+            });
         }
     }
     return out;

@@ -130,8 +130,12 @@ function partnerMembers(s: SynthOutput, p: PartnerPlan): string[] {
 function gcpCells(s: SynthOutput): Cell[] {
     const cells: Cell[] = [];
     const bucket = s.plan.names.gcsBucket;
-    const folderBindings = ofType(s, "gcp:storage/managedFolderIamMember:ManagedFolderIamMember");
-    const bucketBindings = ofType(s, "gcp:storage/bucketIAMMember:BucketIAMMember");
+    // Folder and bucket grants, authoritative bindings and single members alike, as (member, role, folder?, condition?).
+    const grants = (type: string) => ofType(s, type).flatMap((b) => (b.inputs.members ?? [b.inputs.member]).map((member: string) => ({
+        member: String(member), role: String(b.inputs.role), folder: b.inputs.managedFolder as string | undefined, expression: b.inputs.condition?.expression as string | undefined,
+    })));
+    const folderBindings = [...grants("gcp:storage/managedFolderIamBinding:ManagedFolderIamBinding"), ...grants("gcp:storage/managedFolderIamMember:ManagedFolderIamMember")];
+    const bucketBindings = [...grants("gcp:storage/bucketIAMBinding:BucketIAMBinding"), ...grants("gcp:storage/bucketIAMMember:BucketIAMMember")];
     const openapi = s.resources.some((r) => r.type === "gcp:endpoints/service:Service") ? doc(one(s, "gcp:endpoints/service:Service").inputs.openapiConfig) : { paths: {}, securityDefinitions: {} };
     for (const p of s.plan.partners) {
         const members = partnerMembers(s, p);
@@ -140,9 +144,9 @@ function gcpCells(s: SynthOutput): Cell[] {
             for (const q of s.plan.partners) {
                 const object = `projects/_/buckets/${bucket}/objects/${q.prefix}report.csv`;
                 const roles = [
-                    ...folderBindings.filter((b) => b.inputs.member === member && b.inputs.managedFolder === q.prefix && conditionHolds(b.inputs.condition?.expression, object)),
-                    ...bucketBindings.filter((b) => b.inputs.member === member && conditionHolds(b.inputs.condition?.expression, object)),
-                ].map((b) => String(b.inputs.role));
+                    ...folderBindings.filter((b) => b.member === member && b.folder === q.prefix && conditionHolds(b.expression, object)),
+                    ...bucketBindings.filter((b) => b.member === member && conditionHolds(b.expression, object)),
+                ].map((b) => b.role);
                 const perms = new Set(roles.flatMap((r) => GCS_ROLE_PERMISSIONS[r] ?? [`unknown role ${r}`]));
                 for (const action of GCS_PERMISSIONS) {
                     const planned = q.slug === p.slug && plannedPerms.has(action);
@@ -163,9 +167,9 @@ function gcpCells(s: SynthOutput): Cell[] {
     // A rendered member that belongs to no partner of the plan is a defect wherever it is bound.
     const known = new Set(s.plan.partners.flatMap((p) => partnerMembers(s, p)));
     for (const b of [...folderBindings, ...bucketBindings]) {
-        if (known.has(String(b.inputs.member))) continue;
-        for (const action of GCS_ROLE_PERMISSIONS[String(b.inputs.role)] ?? ["(unknown role)"]) {
-            cells.push({ partner: "(no partner)", via: String(b.inputs.member), cloud: "gcp", resource: `files ${b.inputs.managedFolder ?? "(whole bucket)"}`, action, effective: "allowed", planned: "denied" });
+        if (known.has(b.member)) continue;
+        for (const action of GCS_ROLE_PERMISSIONS[b.role] ?? ["(unknown role)"]) {
+            cells.push({ partner: "(no partner)", via: b.member, cloud: "gcp", resource: `files ${b.folder ?? "(whole bucket)"}`, action, effective: "allowed", planned: "denied" });
         }
     }
     return cells;
