@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { securityName } from "../components/gcp/openapi";
+import { espAccountId } from "../components/gcp/partner-endpoints";
 import { awsRoleAttribute } from "../components/gcp/storage-bindings";
 import { registryEnvironments } from "./support/registry-identities";
 import { SynthOutput, doc, ofType, one, synthStack } from "./support/synth-runs";
@@ -88,6 +89,14 @@ for (const stack of ["stag", "prod"]) {
             }
             assert.equal(spec["x-google-backend"].address, s.plan.stage.gcp.apiBackendUrl);
             assert.equal(spec.host, s.plan.names.endpointsService);
+        });
+
+        it("names the ESPv2 service account within Google's 6-30 characters, ending in a letter or digit", () => {
+            for (const [prefix, st] of [["partner-access", stack], ["a-very-long-prefix-x", "production"], ["abcdefghijklmnopqrs-", "stag"]]) {
+                const id = espAccountId(prefix, st);
+                assert.match(id, /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, id);
+                assert.ok(id.endsWith(`-${st}-esp`));
+            }
         });
 
         it("serves the document with ESPv2 on Cloud Run, under its own service account", () => {

@@ -145,6 +145,12 @@ describe("stage config", () => {
         ]);
     });
 
+    it("refuses a name prefix Google reserves for Workload Identity pools", () => {
+        const problems = problemsOf({ ...raw("prod"), namePrefix: "gcp-partners" });
+        assert.deepEqual(problems.map((p) => p.field), ["partner-access:namePrefix"]);
+        assert.match(problems[0].message, /gcp-/);
+    });
+
     it("reports config and registry problems together", () => {
         const cfg = { ...raw("prod"), aws: { ...(raw("prod") as any).aws, accountId: "x" } };
         assert.throws(() => loadAccessPlan(cfg, "Pulumi.prod.yaml", path.join(ROOT, "missing.yaml")), (e: InputError) =>

@@ -98,12 +98,13 @@ export class PartnerApi extends pulumi.ComponentResource {
             accessLogSettings: { destinationArn: logGroup.arn, format: ACCESS_LOG_FORMAT },
         }, { ...child, dependsOn: accountSettings });
 
+        // Execution logging needs the account's CloudWatch role too.
         new aws.apigateway.MethodSettings(`${name}-method-settings`, {
             restApi: api.id,
             stageName: stage.stageName,
             methodPath: "*/*",
             settings: { metricsEnabled: true, loggingLevel: "ERROR", dataTraceEnabled: false },
-        }, child);
+        }, { ...child, dependsOn: accountSettings });
 
         this.apiId = api.id;
         this.stageName = plan.names.apiStageName;

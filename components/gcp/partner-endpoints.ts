@@ -3,6 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { AccessPlan } from "../plan/access-plan";
 import { endpointsAudience, openApiDocument } from "./openapi";
 
+/** Service account ids are 6-30 characters and end in a letter or digit: shorten the prefix, never the stage. */
+export function espAccountId(namePrefix: string, stage: string): string {
+    const room = 30 - `-${stage}-esp`.length;
+    return `${namePrefix.slice(0, room).replace(/-+$/, "")}-${stage}-esp`;
+}
+
 export interface PartnerEndpointsArgs {
     plan: AccessPlan;
 }
@@ -36,7 +42,7 @@ export class PartnerEndpoints extends pulumi.ComponentResource {
 
         const runtime = new gcp.serviceaccount.Account(`${name}-esp`, {
             project,
-            accountId: `${plan.stage.namePrefix}-${plan.stage.stage}-esp`.slice(0, 30),
+            accountId: espAccountId(plan.stage.namePrefix, plan.stage.stage),
             displayName: `ESPv2 gateway, partner-access ${plan.stage.stage}`,
         }, child);
         // ESPv2 reports to Service Control and fetches its configuration with these roles.

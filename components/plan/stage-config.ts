@@ -72,6 +72,8 @@ export function parseStageConfig(raw: RawStageConfig, problems: Problems): Stage
     const production = bool(raw.production, stage === "prod", "production", add);
     const namePrefix = typeof raw.namePrefix === "string" ? raw.namePrefix : "partner-access";
     if (!/^[a-z][a-z0-9-]{1,19}$/.test(namePrefix)) add("2-20 lowercase letters, digits or hyphens", "namePrefix");
+    // It starts the Workload Identity pool id, which Google reserves "gcp-" for.
+    else if (namePrefix.startsWith("gcp-")) add('must not start with "gcp-" (reserved by Google for Workload Identity pools)', "namePrefix");
     const registryFile = typeof raw.registryFile === "string" && raw.registryFile ? raw.registryFile : "partners.yaml";
 
     const accepted = Array.isArray(raw.acceptedEnvironments) ? raw.acceptedEnvironments : [];
