@@ -47,7 +47,8 @@ export function openApiDocument(plan: AccessPlan): OpenApiDocument {
                 flow: "implicit",
                 type: "oauth2",
                 "x-google-issuer": email,
-                "x-google-jwks_uri": `${JWKS_BASE}${encodeURIComponent(email)}`,
+                // As Google documents it: the raw email in the path.
+                "x-google-jwks_uri": `${JWKS_BASE}${email}`,
                 "x-google-audiences": audience,
             };
             for (const r of p.gcp.routes) grantees.set(routeKey(r), [...(grantees.get(routeKey(r)) ?? []), name]);
