@@ -57,6 +57,10 @@ describe("offline synth", () => {
                 const gcs = one(s, "gcp:storage/bucket:Bucket").inputs;
                 assert.deepEqual([gcs.uniformBucketLevelAccess, gcs.publicAccessPrevention, gcs.versioning.enabled, gcs.forceDestroy], [true, "enforced", true, false]);
                 assert.ok(gcs.softDeletePolicy.retentionDurationSeconds >= 7 * 86400);
+                // Only overwritten versions ever expire, on both clouds.
+                assert.deepEqual(gcs.lifecycleRules.map((r: any) => [r.action.type, r.condition.withState]), [["Delete", "ARCHIVED"]]);
+                const s3Rules = one(s, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+                assert.ok(s3Rules.every((r: any) => !r.expiration), "no S3 rule expires current objects");
             });
 
             it("requires SigV4 on every API method", () => {

@@ -27,6 +27,11 @@ export class GcsFileExchange extends pulumi.ComponentResource {
             uniformBucketLevelAccess: true,
             publicAccessPrevention: "enforced",
             versioning: { enabled: true },
+            // Overwritten versions expire as on S3; live objects are never touched.
+            lifecycleRules: [{
+                action: { type: "Delete" },
+                condition: { daysSinceNoncurrentTime: plan.stage.gcp.noncurrentVersionRetentionDays, withState: "ARCHIVED" },
+            }],
             softDeletePolicy: { retentionDurationSeconds: plan.stage.gcp.softDeleteRetentionDays * 86400 },
             forceDestroy: false,
             labels: { "partner-access-stage": plan.stage.stage },

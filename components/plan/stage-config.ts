@@ -38,6 +38,8 @@ export interface GcpStageConfig {
     apiBackendUrl?: string;
     espImage: string;
     softDeleteRetentionDays: number;
+    /** Overwritten versions are kept this long, as on S3. */
+    noncurrentVersionRetentionDays: number;
 }
 
 export interface StageConfig {
@@ -57,7 +59,7 @@ export type RawStageConfig = Record<string, unknown>;
 const TOP_KEYS = ["stage", "production", "namePrefix", "registryFile", "acceptedEnvironments", "aws", "gcp"];
 const AWS_KEYS = ["accountId", "region", "apiBackendUrl", "maxSessionDurationSeconds", "googleAudience", "trustPolicyMaxChars",
     "roleQuota", "noncurrentVersionRetentionDays", "accessLogRetentionDays", "manageApiGatewayAccount"];
-const GCP_KEYS = ["project", "projectNumber", "region", "bucketLocation", "apiBackendUrl", "espImage", "softDeleteRetentionDays"];
+const GCP_KEYS = ["project", "projectNumber", "region", "bucketLocation", "apiBackendUrl", "espImage", "softDeleteRetentionDays", "noncurrentVersionRetentionDays"];
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -123,6 +125,7 @@ export function parseStageConfig(raw: RawStageConfig, problems: Problems): Stage
             apiBackendUrl: url(g.apiBackendUrl, "gcp.apiBackendUrl", add),
             espImage: typeof g.espImage === "string" && g.espImage ? g.espImage : "gcr.io/endpoints-release/endpoints-runtime-serverless:2",
             softDeleteRetentionDays: int(g.softDeleteRetentionDays, 30, 7, 90, "gcp.softDeleteRetentionDays", add),
+            noncurrentVersionRetentionDays: int(g.noncurrentVersionRetentionDays, 90, 1, 3650, "gcp.noncurrentVersionRetentionDays", add),
         },
     };
 }
