@@ -4,6 +4,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { doc, ofType, one, runSynth, synthStack } from "./support/synth-runs";
 import { sampleRegistryObject, tempDir } from "./support/fixtures";
+import { UNKNOWN } from "../tools/synth";
 
 describe("offline synth", () => {
     for (const stack of ["stag", "prod"]) {
@@ -100,6 +101,16 @@ describe("offline synth", () => {
         assert.equal(o.partners.globex.aws.roleArn, undefined);
         assert.ok(o.partners.globex.aws.identityPolicy.Statement.some((s: any) => s.Action === "execute-api:Invoke"));
         assert.deepEqual(o.excludedPartners, [{ slug: "umbrella", reason: "no identities for prod" }]);
+    });
+
+    it("registers the same resources in a first preview, where every id and output is unknown", () => {
+        const run = runSynth(["--stack", "prod", "--preview"]);
+        assert.equal(run.status, 0, run.stderr);
+        const preview = JSON.parse(fs.readFileSync(path.join(run.dir, "prod", "resources.json"), "utf8"));
+        assert.deepEqual(preview.map((r: any) => r.urn).sort(), synthStack("prod").resources.map((r) => r.urn).sort());
+        const policy = preview.find((r: any) => r.type === "aws:apigateway/restApiPolicy:RestApiPolicy");
+        assert.equal(policy.inputs.policy, UNKNOWN, "the API policy depends on the API id");
+        assert.ok(!fs.existsSync(path.join(run.dir, "prod", "outputs.json")));
     });
 
     it("takes another registry with --registry", () => {

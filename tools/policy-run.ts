@@ -7,7 +7,7 @@ import { EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValid
 import * as fs from "fs";
 import * as path from "path";
 import { policies } from "../policy-pack/policies";
-import { SynthResource } from "./synth";
+import { SynthResource, UNKNOWN } from "./synth";
 
 export interface Violation {
     policy: string;
@@ -17,6 +17,14 @@ export interface Violation {
 }
 
 class NotApplicable extends Error {}
+
+/** Synth's UNKNOWN marker (from `--preview`) becomes the sentinel the policy SDK treats as unknown. */
+function policyUnknowns(v: unknown): unknown {
+    if (v === UNKNOWN) return require("@pulumi/policy/proxy").unknownStringValue;
+    if (Array.isArray(v)) return v.map(policyUnknowns);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, policyUnknowns(x)]));
+    return v;
+}
 
 const options = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
 
@@ -29,9 +37,17 @@ export function runPolicies(resources: SynthResource[], config: Record<string, o
     });
     // As the analyzer does: reading a value unknown during preview throws UnknownValueError.
     const policyResources: PolicyResource[] = resources.map((r) => ({
-        type: r.type, props: unknownCheckingProxy(r.inputs), urn: r.urn, name: r.name, opts: { ...options, parent: r.parent },
+        type: r.type, props: unknownCheckingProxy(policyUnknowns(r.inputs) as Record<string, any>), urn: r.urn, name: r.name, opts: { ...options, parent: r.parent },
         dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined,
     }));
+    const byUrn = new Map(policyResources.map((r) => [r.urn, r]));
+    resources.forEach((r, i) => {
+        const deps = Object.entries(r.propertyDependencies ?? {}).map(([k, urns]) => [k, urns.map((u) => byUrn.get(u)).filter((x): x is PolicyResource => !!x)] as const);
+        policyResources[i].propertyDependencies = Object.fromEntries(deps);
+        policyResources[i].dependencies = [...new Set(deps.flatMap(([, rs]) => rs))];
+    });
+    const unknownAdvisory = (policy: string, e: unknown, urn?: string) =>
+        violations.push({ policy, enforcementLevel: "advisory", urn, message: `can't run during preview: ${(e as Error).message}` });
     for (const policy of policies) {
         const level = policy.enforcementLevel ?? "mandatory";
         if (level === "disabled") continue;
@@ -46,7 +62,7 @@ export function runPolicies(resources: SynthResource[], config: Record<string, o
                             validate(args, report(r.urn));
                         } catch (e) {
                             // The SDK reports such a check as advisory "can't run during preview": never a silent pass.
-                            if (e instanceof UnknownValueError) violations.push({ policy: policy.name, enforcementLevel: "advisory", urn: r.urn, message: `can't run during preview: ${(e as Error).message}` });
+                            if (e instanceof UnknownValueError) unknownAdvisory(policy.name, e, r.urn);
                             else if (!(e instanceof NotApplicable)) throw e;
                         }
                     }
@@ -55,7 +71,8 @@ export function runPolicies(resources: SynthResource[], config: Record<string, o
                 (policy as StackValidationPolicy).validateStack({ ...common(policy.name), resources: policyResources }, report());
             }
         } catch (e) {
-            if (!(e instanceof NotApplicable)) throw e;
+            if (e instanceof UnknownValueError) unknownAdvisory(policy.name, e);
+            else if (!(e instanceof NotApplicable)) throw e;
         }
     }
     return violations;

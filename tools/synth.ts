@@ -23,6 +23,23 @@ export interface SynthOptions {
     outDir: string;
     /** Directory holding Pulumi.yaml and index.ts. */
     projectDir: string;
+    /**
+     * Like the first `pulumi preview` of a new stack: every id and computed
+     * output is unknown. Writes resources.json (unknowns as UNKNOWN) and
+     * plan.json only: there are no outputs to report.
+     */
+    preview?: boolean;
+}
+
+/** How an input that is unknown during preview is written: Pulumi's own wire sentinel. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Replaces Pulumi's in-memory unknowns with UNKNOWN so they survive JSON. */
+function markUnknowns(v: unknown): unknown {
+    if (pulumi.isUnknown(v)) return UNKNOWN;
+    if (Array.isArray(v)) return v.map(markUnknowns);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, markUnknowns(x)]));
+    return v;
 }
 
 export interface SynthResource {
@@ -32,6 +49,8 @@ export interface SynthResource {
     parent?: string;
     /** Provider reference (`<provider urn>::<id>`) the resource is registered with. */
     provider?: string;
+    /** Input property -> URNs of the resources its value came from (known even while the value is not). */
+    propertyDependencies?: Record<string, string[]>;
     inputs: Record<string, unknown>;
 }
 
@@ -86,14 +105,15 @@ export async function synth(opts: SynthOptions): Promise<SynthResult> {
     pulumi.runtime.setAllConfig(config);
     const registered = new Map<string, Omit<SynthResource, "urn" | "parent">>();
     const resources: SynthResource[] = [];
-    const mocks = cloudMocks(identity(config));
+    // Preview of a new stack: the cloud has answered nothing yet, so every id and output is unknown.
+    const mocks: pulumi.runtime.Mocks = opts.preview ? { call: () => ({}), newResource: () => ({ id: "", state: {} }) } : cloudMocks(identity(config));
     await pulumi.runtime.setMocks({
         call: mocks.call,
         newResource(args) {
-            registered.set(`${args.type}::${args.name}`, { type: args.type, name: args.name, provider: args.provider || undefined, inputs: args.inputs });
+            registered.set(`${args.type}::${args.name}`, { type: args.type, name: args.name, provider: args.provider || undefined, inputs: markUnknowns(args.inputs) as Record<string, unknown> });
             return mocks.newResource(args);
         },
-    }, "partner-access", opts.stack, false);
+    }, "partner-access", opts.stack, !!opts.preview);
 
     // The mock monitor does not pass the parent to newResource: read it off the request.
     const monitor = (pulumi.runtime as unknown as { getMonitor(): any }).getMonitor();
@@ -102,13 +122,21 @@ export async function synth(opts: SynthOptions): Promise<SynthResult> {
         register(req, (err: unknown, resp: any) => {
             if (!err) {
                 const r = registered.get(`${req.getType()}::${req.getName()}`)!;
-                resources.push({ urn: resp.getUrn(), type: r.type, name: r.name, parent: req.getParent() || undefined, provider: r.provider, inputs: r.inputs });
+                const deps: Record<string, string[]> = {};
+                req.getPropertydependenciesMap().forEach((v: any, k: string) => {
+                    if (v.getUrnsList().length > 0) deps[k] = v.getUrnsList();
+                });
+                resources.push({
+                    urn: resp.getUrn(), type: r.type, name: r.name, parent: req.getParent() || undefined, provider: r.provider,
+                    ...(Object.keys(deps).length > 0 ? { propertyDependencies: deps } : {}), inputs: r.inputs,
+                });
             }
             callback(err, resp);
         });
 
     const program = require(path.join(projectDir, "index.ts"));
-    const outputs = (await resolve({ ...program })) as Record<string, unknown>;
+    // In preview, outputs built from unknowns never resolve: there is nothing to report.
+    const outputs = opts.preview ? {} : ((await resolve({ ...program })) as Record<string, unknown>);
     await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
 
     const dir = path.join(path.resolve(opts.outDir), opts.stack);
@@ -116,6 +144,7 @@ export async function synth(opts: SynthOptions): Promise<SynthResult> {
     const write = (f: string, v: unknown) => fs.writeFileSync(path.join(dir, f), JSON.stringify(v, null, 2) + "\n");
     write("resources.json", resources);
     write("plan.json", plan);
+    if (opts.preview) return { stack: opts.stack, dir, plan, resources, outputs };
     write("outputs.json", outputs);
     const kits = path.join(dir, "onboarding");
     fs.rmSync(kits, { recursive: true, force: true });

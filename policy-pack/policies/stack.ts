@@ -1,10 +1,20 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { deniesInsecureTransport } from "./aws";
 
 const S3_GUARDS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
+
+/** A property's value, or undefined while it is unknown (preview). */
+function known<T>(read: () => T): T | undefined {
+    try {
+        return read();
+    } catch (e) {
+        if ((e as Error)?.constructor?.name === "UnknownValueError") return undefined;
+        throw e;
+    }
+}
 
 export const s3BucketsGuarded: StackValidationPolicy = {
     name: "s3-buckets-guarded",
@@ -14,8 +24,9 @@ export const s3BucketsGuarded: StackValidationPolicy = {
     validateStack: (args, report) => {
         const of = (type: string) => args.resources.filter((r) => r.type === type);
         for (const bucket of of("aws:s3/bucket:Bucket")) {
-            const names = [bucket.props.bucket, bucket.props.id].filter((v) => v !== undefined);
-            const mine = (r: { props: Record<string, any> }) => names.includes(r.props.bucket);
+            const names = [known(() => bucket.props.bucket), known(() => bucket.props.id)].filter((v) => v !== undefined);
+            // Its side resources name it by id (unknown in a first preview) and depend on it (always known).
+            const mine = (r: PolicyResource) => (r.propertyDependencies?.bucket ?? []).some((d) => d.urn === bucket.urn) || names.includes(known(() => r.props.bucket));
             const blocks = of("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").filter(mine);
             if (!blocks.some((b) => S3_GUARDS.every((k) => b.props[k] === true))) report(`bucket ${names[0]} has no public access block with all four settings.`, bucket.urn);
             if (!of("aws:s3/bucketPolicy:BucketPolicy").filter(mine).some((p) => deniesInsecureTransport(p.props.policy))) {
