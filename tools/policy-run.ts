@@ -7,7 +7,7 @@ import { EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValid
 import * as fs from "fs";
 import * as path from "path";
 import { policies } from "../policy-pack/policies";
-import { SynthResource, UNKNOWN } from "./synth";
+import { SynthResource, UNKNOWN, mapDeep } from "./synth";
 
 export interface Violation {
     policy: string;
@@ -19,12 +19,7 @@ export interface Violation {
 class NotApplicable extends Error {}
 
 /** Synth's UNKNOWN marker (from `--preview`) becomes the sentinel the policy SDK treats as unknown. */
-function policyUnknowns(v: unknown): unknown {
-    if (v === UNKNOWN) return require("@pulumi/policy/proxy").unknownStringValue;
-    if (Array.isArray(v)) return v.map(policyUnknowns);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, policyUnknowns(x)]));
-    return v;
-}
+const policyUnknowns = (v: unknown) => mapDeep(v, (x) => (x === UNKNOWN ? require("@pulumi/policy/proxy").unknownStringValue : undefined));
 
 const options = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
 

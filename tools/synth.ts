@@ -34,13 +34,17 @@ export interface SynthOptions {
 /** How an input that is unknown during preview is written: Pulumi's own wire sentinel. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** Replaces Pulumi's in-memory unknowns with UNKNOWN so they survive JSON. */
-function markUnknowns(v: unknown): unknown {
-    if (pulumi.isUnknown(v)) return UNKNOWN;
-    if (Array.isArray(v)) return v.map(markUnknowns);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, markUnknowns(x)]));
+/** Rebuilds plain JSON-like data, letting `replace` swap any value (undefined: keep walking). */
+export function mapDeep(v: unknown, replace: (x: unknown) => unknown): unknown {
+    const r = replace(v);
+    if (r !== undefined) return r;
+    if (Array.isArray(v)) return v.map((x) => mapDeep(x, replace));
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapDeep(x, replace)]));
     return v;
 }
+
+/** Replaces Pulumi's in-memory unknowns with UNKNOWN so they survive JSON. */
+const markUnknowns = (v: unknown) => mapDeep(v, (x) => (pulumi.isUnknown(x) ? UNKNOWN : undefined));
 
 export interface SynthResource {
     urn: string;
