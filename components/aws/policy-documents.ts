@@ -67,8 +67,8 @@ function objectResource(plan: AccessPlan, p: PartnerPlan): string {
 
 const listCondition = (p: PartnerPlan): Condition => ({ StringLike: { "s3:prefix": [p.prefix, `${p.prefix}*`] } });
 
-/** The S3 and execute-api statements a partner's grant consists of, without a principal. */
-function grantStatements(plan: AccessPlan, p: PartnerPlan, apiId: string): Statement[] {
+/** The S3 statements of a partner's grant, without a principal. */
+function s3Statements(plan: AccessPlan, p: PartnerPlan): Statement[] {
     const out: Statement[] = [];
     const s3 = p.aws.files;
     if (s3.objectActions.length > 0) {
@@ -77,6 +77,12 @@ function grantStatements(plan: AccessPlan, p: PartnerPlan, apiId: string): State
     if (s3.list) {
         out.push({ Sid: sid(p.slug, "list"), Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn(plan), Condition: listCondition(p) });
     }
+    return out;
+}
+
+/** The execute-api statements of a partner's grant, without a principal. */
+function invokeStatements(plan: AccessPlan, p: PartnerPlan, apiId: string): Statement[] {
+    const out: Statement[] = [];
     if (p.aws.routes.length > 0) {
         out.push({ Sid: sid(p.slug, "invoke"), Effect: "Allow", Action: "execute-api:Invoke", Resource: one(routeResources(plan, apiId, p.aws.routes)) });
         const shadowed = shadowedRoutes(plan, p, p.aws.routes, apiId);
@@ -112,8 +118,7 @@ export function bucketPolicy(plan: AccessPlan): PolicyDocument {
         Condition: { Bool: { "aws:SecureTransport": "false" } },
     }];
     for (const p of directPartners(plan)) {
-        const s3 = grantStatements(plan, p, "").filter((s) => !String(s.Action).startsWith("execute-api"));
-        statements.push(...withPrincipals(s3, p.aws.principals));
+        statements.push(...withPrincipals(s3Statements(plan, p), p.aws.principals));
     }
     return policy(statements);
 }
@@ -128,8 +133,7 @@ export function apiResourcePolicy(plan: AccessPlan, apiId: string): PolicyDocume
     const directAccounts = new Set<string>();
     for (const p of directPartners(plan)) {
         if (p.aws.routes.length === 0) continue;
-        const api = grantStatements(plan, p, apiId).filter((s) => String(s.Action).startsWith("execute-api"));
-        statements.push(...withPrincipals(api, p.aws.principals));
+        statements.push(...withPrincipals(invokeStatements(plan, p, apiId), p.aws.principals));
         p.aws.principals.forEach((a) => directAccounts.add(accountOfArn(a)));
     }
     // Denied: anyone neither a partner role of this stage nor in a direct partner's account. Inside such an
@@ -175,7 +179,7 @@ export function trustPolicy(plan: AccessPlan, p: PartnerPlan): PolicyDocument {
 
 /** Identity policy of a partner's role: exactly its prefix actions and routes. */
 export function rolePermissionPolicy(plan: AccessPlan, p: PartnerPlan, apiId: string): PolicyDocument {
-    return policy(grantStatements(plan, p, apiId));
+    return policy([...s3Statements(plan, p), ...invokeStatements(plan, p, apiId)]);
 }
 
 /** The identity policy a partner attaches to its own principals, in its own account. */
@@ -185,5 +189,5 @@ export function partnerIdentityPolicy(plan: AccessPlan, p: PartnerPlan, apiId: s
         if (!p.aws.role?.trustsAwsPrincipals) return undefined;
         return policy([{ Sid: "AssumePartnerAccessRole", Effect: "Allow", Action: ASSUME_ROLE_ACTIONS, Resource: p.aws.role.arn }]);
     }
-    return policy(grantStatements(plan, p, apiId));
+    return policy([...s3Statements(plan, p), ...invokeStatements(plan, p, apiId)]);
 }
