@@ -13,12 +13,9 @@ import { openApiDocument } from "../components/gcp/openapi";
 import { storageBindings } from "../components/gcp/storage-bindings";
 import { awsProviderSpecs } from "../components/gcp/workload-identity-providers";
 import { buildPlan } from "../components/plan/access-plan";
-import { Problems } from "../components/plan/problems";
 import { parseRegistry } from "../components/plan/registry";
-import { parseStageConfig } from "../components/plan/stage-config";
-import { rawStageConfig } from "../components/stage-inputs";
 import { generateRegistryYaml } from "./generate-registry";
-import { readStackConfig } from "./synth";
+import { readStageConfig } from "./synth";
 
 const ROOT = path.resolve(__dirname, "..");
 const STACK = process.env.BENCH_STACK ?? "prod";
@@ -34,8 +31,7 @@ interface Row {
 }
 
 function largestDocuments(registryYaml: string): Row["largest"] {
-    const problems = new Problems(`Pulumi.${STACK}.yaml`);
-    const plan = buildPlan(parseRegistry(registryYaml, "generated.yaml"), parseStageConfig(rawStageConfig(readStackConfig(ROOT, STACK)), problems));
+    const plan = buildPlan(parseRegistry(registryYaml, "generated.yaml"), readStageConfig(ROOT, STACK));
     const out: Row["largest"] = {};
     for (const d of awsDocumentSizes(plan)) {
         if (!out[d.kind] || out[d.kind].size < d.size) out[d.kind] = { size: d.size, limit: d.limit };

@@ -11,8 +11,9 @@ import * as YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessPlan } from "../components/plan/access-plan";
 import { loadCheckedPlan, rawStageConfig } from "../components/stage-inputs";
-import { InputError } from "../components/plan/problems";
-import { CloudIdentity, cloudMocks } from "./mocks";
+import { InputError, Problems } from "../components/plan/problems";
+import { StageConfig, parseStageConfig } from "../components/plan/stage-config";
+import { cloudMocks } from "./mocks";
 import { onboardingKits } from "./onboarding";
 
 export interface SynthOptions {
@@ -82,14 +83,12 @@ function listStacks(projectDir: string): string[] {
     return fs.readdirSync(projectDir).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s);
 }
 
-function identity(config: Record<string, string>): CloudIdentity {
-    const raw = rawStageConfig(config) as { aws?: Record<string, string>; gcp?: Record<string, string> };
-    return {
-        accountId: raw.aws?.accountId ?? "000000000000",
-        region: raw.aws?.region ?? "us-east-1",
-        project: raw.gcp?.project ?? "unknown-project",
-        projectNumber: raw.gcp?.projectNumber ?? "0",
-    };
+/** A stack's validated stage config (throws InputError listing every problem). */
+export function readStageConfig(projectDir: string, stack: string): StageConfig {
+    const problems = new Problems(`Pulumi.${stack}.yaml`);
+    const config = parseStageConfig(rawStageConfig(readStackConfig(projectDir, stack)), problems);
+    problems.throwIfAny();
+    return config;
 }
 
 /** Resolves a value holding Outputs to plain JSON. */
@@ -110,7 +109,9 @@ export async function synth(opts: SynthOptions): Promise<SynthResult> {
     const registered = new Map<string, Omit<SynthResource, "urn" | "parent">>();
     const resources: SynthResource[] = [];
     // Preview of a new stack: the cloud has answered nothing yet, so every id and output is unknown.
-    const mocks: pulumi.runtime.Mocks = opts.preview ? { call: () => ({}), newResource: () => ({ id: "", state: {} }) } : cloudMocks(identity(config));
+    const mocks: pulumi.runtime.Mocks = opts.preview ? { call: () => ({}), newResource: () => ({ id: "", state: {} }) } : cloudMocks({
+        accountId: plan.stage.aws.accountId, region: plan.stage.aws.region, project: plan.stage.gcp.project, projectNumber: plan.stage.gcp.projectNumber,
+    });
     await pulumi.runtime.setMocks({
         call: mocks.call,
         newResource(args) {

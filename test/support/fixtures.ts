@@ -3,11 +3,9 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { AccessPlan, buildPlan } from "../../components/plan/access-plan";
-import { Problems } from "../../components/plan/problems";
 import { parseRegistry } from "../../components/plan/registry";
-import { StageConfig, parseStageConfig } from "../../components/plan/stage-config";
-import { rawStageConfig } from "../../components/stage-inputs";
-import { readStackConfig } from "../../tools/synth";
+import { StageConfig } from "../../components/plan/stage-config";
+import { readStageConfig } from "../../tools/synth";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const SAMPLE_REGISTRY = path.join(ROOT, "partners.yaml");
@@ -17,10 +15,7 @@ export function sampleRegistryObject(): any {
 }
 
 export function stageConfig(stack: string): StageConfig {
-    const problems = new Problems(`Pulumi.${stack}.yaml`);
-    const c = parseStageConfig(rawStageConfig(readStackConfig(ROOT, stack)), problems);
-    problems.throwIfAny();
-    return c;
+    return readStageConfig(ROOT, stack);
 }
 
 export function planFor(stack: string, registry: unknown = sampleRegistryObject()): AccessPlan {
