@@ -39,6 +39,7 @@ export interface WebIdentityInput extends GoogleOptions {
     roleArn: string;
     audience: string;
     region: string;
+    kitRegion?: string;
     roleSessionName?: string;
     /** Accepted Google accounts, to explain a refusal. */
     acceptedAccounts?: { email: string; uniqueId: string }[];
@@ -65,7 +66,7 @@ export async function webIdentityCredentials(input: WebIdentityInput): Promise<T
     } catch (e) {
         if (e instanceof PartnerAccessError) throw e;
         const d = diagnoseAws(errorCode(e), errorMessage(e), {
-            action: "sts:AssumeRoleWithWebIdentity", resource: input.roleArn, region: input.region,
+            action: "sts:AssumeRoleWithWebIdentity", resource: input.roleArn, region: input.region, kitRegion: input.kitRegion,
             claims, expectedAudience: input.audience, acceptedAccounts: input.acceptedAccounts,
         });
         throw new PartnerAccessError(d.reason, d.fix, e);
@@ -96,7 +97,7 @@ export async function awsCredentialProcess(input: CredentialProcessInput): Promi
             input.kit ? "ask the operator to add your Google service account for AWS, or connect with your own AWS identity (check --aws-via assume-role)"
                 : "pass --kit kit.json, or --role-arn, --audience and --region");
     }
-    const c = await webIdentityCredentials({ ...input, roleArn: roleArn!, audience: audience!, region: region!, acceptedAccounts: w?.serviceAccounts });
+    const c = await webIdentityCredentials({ ...input, roleArn: roleArn!, audience: audience!, region: region!, kitRegion: input.kit?.aws?.region, acceptedAccounts: w?.serviceAccounts });
     return { Version: 1, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: c.expiration.toISOString() };
 }
 
@@ -113,7 +114,10 @@ export function memoizeCredentials(provider: AwsCredentialIdentityProvider): Aws
 
 export interface AwsAccess {
     via: Exclude<AwsVia, "auto">;
+    /** The region requests are signed for. */
     region: string;
+    /** The stage's region (the kit's). */
+    kitRegion: string;
     /** Credentials to sign with (the partner's own for direct, the role session otherwise). */
     credentials: AwsCredentialIdentityProvider;
     /** The partner's own credentials (assume-role, direct). */
@@ -149,7 +153,7 @@ export async function awsAccess(kit: Kit, options: AwsOptions = {}): Promise<Aws
         if (aws.connect !== "direct") {
             throw new PartnerAccessError("the kit says you assume our role (connect: assume-role), not call directly", "drop --aws-via direct");
         }
-        return { via, region, credentials: source, source };
+        return { via, region, kitRegion: aws.region, credentials: source, source };
     }
     if (via === "assume-role") {
         if (!aws.role) throw new PartnerAccessError("the kit names no role to assume with your AWS identity", "use --aws-via web-identity (from Google Cloud) or ask the operator");
@@ -163,15 +167,15 @@ export async function awsAccess(kit: Kit, options: AwsOptions = {}): Promise<Aws
             },
             clientConfig: { region },
         }));
-        return { via, region, credentials, source, roleArn: aws.role.arn, externalId };
+        return { via, region, kitRegion: aws.region, credentials, source, roleArn: aws.role.arn, externalId };
     }
     const w = aws.webIdentity;
     if (!w) throw new PartnerAccessError("the kit accepts no Google service account on AWS (no aws.webIdentity)", "connect with your own AWS identity (--aws-via assume-role), or ask the operator");
     const audience = options.audience ?? w.audience;
     const credentials = memoizeCredentials(() => webIdentityCredentials({
-        ...options, roleArn: w.roleArn, audience, region, acceptedAccounts: w.serviceAccounts,
+        ...options, roleArn: w.roleArn, audience, region, kitRegion: aws.region, acceptedAccounts: w.serviceAccounts,
     }));
-    return { via: "web-identity", region, credentials, roleArn: w.roleArn };
+    return { via: "web-identity", region, kitRegion: aws.region, credentials, roleArn: w.roleArn };
 }
 
 /** The ARN AWS sees for credentials (sts:GetCallerIdentity needs no permission). */

@@ -17,7 +17,7 @@ export type Status = "ok" | "fail" | "skip";
 
 export interface CheckLine {
     status: Status;
-    cloud: Cloud | "kit";
+    cloud: Cloud | "kit" | "all";
     title: string;
     /** What was seen (a status code, who you are). */
     detail?: string;
@@ -78,8 +78,8 @@ export async function runCheck(kit: Kit, options: CheckOptions = {}): Promise<Ch
     if (kit.aws) await checkAws(kit, options, list);
     if (kit.gcp) await checkGcp(kit, options, list);
     const worst = list.skews.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a), 0);
-    if (Math.abs(worst) > 60) list.fail("kit", "clock", { reason: `${describeSkew(worst)} (from the servers' Date headers)`, fix: SYNC_CLOCK });
-    else if (list.skews.length > 0) list.ok("kit", "clock", `within ${Math.abs(worst)} s of the servers'`);
+    if (Math.abs(worst) > 60) list.fail("all", "clock", { reason: `${describeSkew(worst)} (from the servers' Date headers)`, fix: SYNC_CLOCK });
+    else if (list.skews.length > 0) list.ok("all", "clock", `within ${Math.abs(worst)} s of the servers'`);
     return { lines: list.lines, ok: list.lines.every((l) => l.status !== "fail") };
 }
 
@@ -108,7 +108,7 @@ async function checkAws(kit: Kit, options: CheckOptions, list: Checklist) {
         list.fail("aws", "AWS credentials", asDiagnosis(e, () => diagnoseAws(errorCode(e), errorMessage(e), { action: "sts:GetCallerIdentity", acceptedPrincipals: aws.principals })));
         return;
     }
-    const ctx: AwsErrorContext = { action: "", region: access.region, externalId: access.externalId, identityPolicyOnPartnerSide: access.via === "direct", acceptedPrincipals: aws.principals };
+    const ctx: AwsErrorContext = { action: "", region: access.region, kitRegion: aws.region, externalId: access.externalId, identityPolicyOnPartnerSide: access.via === "direct", acceptedPrincipals: aws.principals };
     if (access.source) {
         // Who the partner is on its side: GetCallerIdentity needs no permission, so it only fails on the credentials themselves.
         try {

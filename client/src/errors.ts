@@ -39,7 +39,10 @@ export interface AwsErrorContext {
     caller?: string;
     accessKeyId?: string;
     hasSessionToken?: boolean;
+    /** The region the request was signed for. */
     region?: string;
+    /** The stage's region, from the kit. */
+    kitRegion?: string;
     externalId?: string;
     /** Whether the partner attaches the kit's identity policy itself (direct callers, callers assuming our role). */
     identityPolicyOnPartnerSide?: boolean;
@@ -79,8 +82,8 @@ export function diagnoseAws(code: string, message: string, ctx: WebIdentityConte
     }
     if (/Credential should be scoped to a valid region|AuthorizationHeaderMalformed|region '[^']*' is wrong|IllegalLocationConstraint|PermanentRedirect/i.test(m + " " + code)) {
         return {
-            reason: `region mismatch: the request was signed for ${ctx.region ?? "another region"} but the service is elsewhere (${m})`,
-            fix: `use the kit's region: set region = ${ctx.region ?? "<kit aws.region>"} in your ~/.aws/config profile (or AWS_REGION), and do not override it with --region`,
+            reason: `region mismatch: the request was signed for ${ctx.region ?? "another region"} but the stage is ${ctx.kitRegion && ctx.kitRegion !== ctx.region ? `in ${ctx.kitRegion}` : "elsewhere"} (${m})`,
+            fix: `use the kit's region${ctx.kitRegion ? ` ${ctx.kitRegion}` : ""}: drop --region, set region = ${ctx.kitRegion ?? "<kit aws.region>"} in your ~/.aws/config profile, and use the kit of this stage`,
         };
     }
     if (code === "ExpiredToken" || code === "ExpiredTokenException" && ctx.action !== "sts:AssumeRoleWithWebIdentity" ||

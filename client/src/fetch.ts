@@ -68,7 +68,7 @@ async function signAws(kit: Kit, url: URL, method: string, headers: Record<strin
     } catch (e) {
         if (e instanceof PartnerAccessError) throw e;
         const d = diagnoseAws(errorCode(e), errorMessage(e), {
-            action: access.via === "assume-role" ? "sts:AssumeRole" : "credentials", resource: access.roleArn, region: access.region,
+            action: access.via === "assume-role" ? "sts:AssumeRole" : "credentials", resource: access.roleArn, region: access.region, kitRegion: kit.aws?.region,
             externalId: access.externalId, acceptedPrincipals: kit.aws?.principals, identityPolicyOnPartnerSide: true,
         });
         throw new PartnerAccessError(d.reason, d.fix, e);
@@ -146,7 +146,7 @@ export async function partnerFetch(kit: Kit, path: string, init: PartnerFetchIni
 export async function awsCallContext(access: AwsAccess, resource: string): Promise<AwsErrorContext> {
     const c = await access.credentials().catch(() => undefined);
     return {
-        action: "execute-api:Invoke", resource, region: access.region, externalId: access.externalId,
+        action: "execute-api:Invoke", resource, region: access.region, kitRegion: access.kitRegion, externalId: access.externalId,
         accessKeyId: c?.accessKeyId, hasSessionToken: Boolean(c?.sessionToken), identityPolicyOnPartnerSide: access.via === "direct",
     };
 }
