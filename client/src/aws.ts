@@ -40,6 +40,8 @@ export interface WebIdentityInput extends GoogleOptions {
     audience: string;
     region: string;
     kitRegion?: string;
+    /** The audience the stage expects (the kit's), to explain a refusal when another was requested. */
+    expectedAudience?: string;
     roleSessionName?: string;
     /** Accepted Google accounts, to explain a refusal. */
     acceptedAccounts?: { email: string; uniqueId: string }[];
@@ -67,7 +69,7 @@ export async function webIdentityCredentials(input: WebIdentityInput): Promise<T
         if (e instanceof PartnerAccessError) throw e;
         const d = diagnoseAws(errorCode(e), errorMessage(e), {
             action: "sts:AssumeRoleWithWebIdentity", resource: input.roleArn, region: input.region, kitRegion: input.kitRegion,
-            claims, expectedAudience: input.audience, acceptedAccounts: input.acceptedAccounts,
+            claims, expectedAudience: input.expectedAudience ?? input.audience, acceptedAccounts: input.acceptedAccounts,
         });
         throw new PartnerAccessError(d.reason, d.fix, e);
     } finally {
@@ -97,7 +99,7 @@ export async function awsCredentialProcess(input: CredentialProcessInput): Promi
             input.kit ? "ask the operator to add your Google service account for AWS, or connect with your own AWS identity (check --aws-via assume-role)"
                 : "pass --kit kit.json, or --role-arn, --audience and --region");
     }
-    const c = await webIdentityCredentials({ ...input, roleArn: roleArn!, audience: audience!, region: region!, kitRegion: input.kit?.aws?.region, acceptedAccounts: w?.serviceAccounts });
+    const c = await webIdentityCredentials({ ...input, roleArn: roleArn!, audience: audience!, region: region!, kitRegion: input.kit?.aws?.region, expectedAudience: w?.audience, acceptedAccounts: w?.serviceAccounts });
     return { Version: 1, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: c.expiration.toISOString() };
 }
 
@@ -173,7 +175,7 @@ export async function awsAccess(kit: Kit, options: AwsOptions = {}): Promise<Aws
     if (!w) throw new PartnerAccessError("the kit accepts no Google service account on AWS (no aws.webIdentity)", "connect with your own AWS identity (--aws-via assume-role), or ask the operator");
     const audience = options.audience ?? w.audience;
     const credentials = memoizeCredentials(() => webIdentityCredentials({
-        ...options, roleArn: w.roleArn, audience, region, kitRegion: aws.region, acceptedAccounts: w.serviceAccounts,
+        ...options, roleArn: w.roleArn, audience, region, kitRegion: aws.region, expectedAudience: w.audience, acceptedAccounts: w.serviceAccounts,
     }));
     return { via: "web-identity", region, kitRegion: aws.region, credentials, roleArn: w.roleArn };
 }

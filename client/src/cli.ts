@@ -45,7 +45,7 @@ const COMMON_HELP = `  --kit <file>           the kit's .json file from the oper
 const commands: Record<string, Command> = {
     credentials: {
         summary: "print AWS credentials for ~/.aws/config credential_process, from a Google ID token (keyless)",
-        usage: `partner-access-client credentials (--kit <file> | --role-arn <arn> --audience <aud> --region <region>) [--impersonate <email>]
+        usage: `usage: partner-access-client credentials (--kit <file> | --role-arn <arn> --audience <aud> --region <region>) [--impersonate <email>]
 
 Gets a Google ID token for the stage's audience (the metadata server when you run on Google Cloud,
 or by impersonating your service account with --impersonate from your own machine), exchanges it
@@ -77,7 +77,7 @@ ${COMMON_HELP}
     },
     call: {
         summary: "send a signed request to the stage's API (SigV4 on AWS, a Google-signed JWT on GCP)",
-        usage: `partner-access-client call --kit <file> [--cloud aws|gcp] [-X METHOD] [--data @file|text] [-H 'name: value'] <path>
+        usage: `usage: partner-access-client call --kit <file> [--cloud aws|gcp] [-X METHOD] [--data @file|text] [-H 'name: value'] <path>
 
 Example: partner-access-client call --kit kit.json --cloud aws -X GET /orders/42
 Prints the response body; exits 1 when the API answers an error, with the reason and the fix.
@@ -146,7 +146,7 @@ ${COMMON_HELP}
     },
     check: {
         summary: "try every grant of the kit and confirm that what you must not reach is refused",
-        usage: `partner-access-client check --kit <file> [--include-mutating] [--json]
+        usage: `usage: partner-access-client check --kit <file> [--include-mutating] [--json]
 
 For each grant in the kit: assumes the role, lists your prefix, writes a small probe object
 <prefix>.partner-access-check/<time>.txt where you may write (it stays: the bucket is versioned and
@@ -183,7 +183,7 @@ ${COMMON_HELP}
     },
     commands: {
         summary: "print the client command lines (and the ~/.aws/config profile) for a kit",
-        usage: `partner-access-client commands --kit <file>
+        usage: `usage: partner-access-client commands --kit <file>
 
 Options:
 ${COMMON_HELP}`,

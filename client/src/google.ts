@@ -4,7 +4,7 @@
  * tokens for Cloud Storage. Everything goes through google-auth-library.
  */
 import { AuthClient, GoogleAuth, Impersonated } from "google-auth-library";
-import { PartnerAccessError } from "./errors";
+import { diagnoseGoogle, PartnerAccessError } from "./errors";
 
 const CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform";
 
@@ -33,9 +33,21 @@ function impersonated(source: AuthClient, target: string, options: GoogleOptions
 
 /** A Google ID token for `audience`: from the metadata server, a service account key file, or by impersonation. */
 export async function googleIdToken(audience: string, options: GoogleOptions = {}): Promise<string> {
-    const source = await sourceClient(options);
+    let source: AuthClient;
+    try {
+        source = await sourceClient(options);
+    } catch (e) {
+        const d = diagnoseGoogle(e, "loading your Google credentials");
+        throw new PartnerAccessError(d.reason, d.fix, e);
+    }
     if (options.impersonate) {
-        return impersonated(source, options.impersonate, options, [CLOUD_PLATFORM]).fetchIdToken(audience, { includeEmail: true });
+        try {
+            return await impersonated(source, options.impersonate, options, [CLOUD_PLATFORM]).fetchIdToken(audience, { includeEmail: true });
+        } catch (e) {
+            const caller = await clientEmail(source).catch(() => undefined);
+            const d = diagnoseGoogle(e, `getting an ID token as ${options.impersonate}`, { serviceAccount: options.impersonate, caller });
+            throw new PartnerAccessError(d.reason, d.fix, e);
+        }
     }
     const provider = source as unknown as { fetchIdToken?: (audience: string) => Promise<string> };
     if (typeof provider.fetchIdToken !== "function") {
@@ -43,7 +55,12 @@ export async function googleIdToken(audience: string, options: GoogleOptions = {
             `your Google credentials (${source.constructor.name}) cannot mint ID tokens for an audience`,
             "run on Google Cloud as your service account, or pass --impersonate <service account email> (you need roles/iam.serviceAccountTokenCreator on it)");
     }
-    return provider.fetchIdToken(audience);
+    try {
+        return await provider.fetchIdToken(audience);
+    } catch (e) {
+        const d = diagnoseGoogle(e, "getting an ID token from the metadata server");
+        throw new PartnerAccessError(d.reason, d.fix, e);
+    }
 }
 
 /** A client whose requests carry an access token for `scopes`, as the caller or as the impersonated account. */
