@@ -16,14 +16,16 @@ export interface Diagnosis {
 /** Server time minus local time, in seconds, from a response's Date header. */
 export function clockSkewSeconds(dateHeader: string | null | undefined, localNow = Date.now()): number | undefined {
     if (!dateHeader) return undefined;
-    const server = Date.parse(dateHeader);
+    // A Date header is truncated to the second: its middle is half a second later.
+    const server = Date.parse(dateHeader) + 500;
     return Number.isNaN(server) ? undefined : Math.round((server - localNow) / 1000);
 }
 
 export function describeSkew(skew: number): string {
     const abs = Math.abs(skew);
-    const text = abs >= 3600 ? `${Math.floor(abs / 3600)} h ${Math.floor((abs % 3600) / 60)} min`
-        : abs >= 60 ? `${Math.floor(abs / 60)} min ${abs % 60} s` : `${abs} s`;
+    const minutes = Math.round(abs / 60);
+    const text = abs >= 3570 ? `about ${Math.floor(minutes / 60)} h ${minutes % 60} min`
+        : abs >= 120 ? `about ${minutes} min` : `${abs} s`;
     return `this machine's clock is ${text} ${skew > 0 ? "behind" : "ahead of"} the server's`;
 }
 

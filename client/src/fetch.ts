@@ -89,7 +89,8 @@ async function signGcp(kit: Kit, url: URL, method: string, headers: Record<strin
     try {
         jwt = await signJwt(sa, endpointsClaims(sa, kit.gcp!.api!.audience), init);
     } catch (e) {
-        const d = diagnoseGoogle(e, `signing a JWT as ${sa}`, { serviceAccount: sa });
+        const caller = await sourceClient(init).then((c) => clientEmail(c)).catch(() => undefined);
+        const d = diagnoseGoogle(e, `signing a JWT as ${sa}`, { serviceAccount: sa, caller });
         throw new PartnerAccessError(d.reason, d.fix, e);
     }
     return { url, method, headers: { ...headers, authorization: `Bearer ${jwt}` }, body };
