@@ -260,7 +260,7 @@ async function probeRefusal(kit: Kit, r: RefusalProbe, options: CheckOptions, li
         try {
             if (r.cloud === "aws") await aws!.s3.send(new ListObjectsV2Command({ Bucket: r.bucket, Prefix: r.prefix, MaxKeys: 1 }));
             else await gcsList(gcs!.client, gcs!.base, r.bucket, r.prefix, list);
-            list.fail(r.cloud, title, { reason: "the listing was ALLOWED", fix: LOUD });
+            list.fail(r.cloud, title, { reason: "the listing was ALLOWED", fix: LOUD }, "ALLOWED");
         } catch (e) {
             const status = (e as any)?.$metadata?.httpStatusCode ?? (e as any)?.response?.status;
             if (status === 403 || status === 401) list.ok(r.cloud, title, `refused (${errorCode(e)})`);
@@ -281,7 +281,7 @@ async function probeRefusal(kit: Kit, r: RefusalProbe, options: CheckOptions, li
     const out = await callRoute(kit, r.cloud, r.route, options, aws?.access, aws?.ctx, new Checklist());
     if (out.error) list.fail(r.cloud, title, { reason: `could not tell: ${out.error.reason}`, fix: out.error.fix });
     else if (isRefusal(out.status!, out.body ?? "", r.cloud)) list.ok(r.cloud, title, `refused (HTTP ${out.status})`);
-    else list.fail(r.cloud, title, { reason: `the call was ALLOWED (HTTP ${out.status})`, fix: LOUD }, `HTTP ${out.status}`);
+    else list.fail(r.cloud, title, { reason: `the call was ALLOWED (HTTP ${out.status})`, fix: LOUD }, "ALLOWED");
 }
 
 // ------------------------------------------------------------------ GCP
