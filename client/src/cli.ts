@@ -109,8 +109,10 @@ ${COMMON_HELP}
         positionals: true,
         run: async (v, positionals, io) => {
             if (positionals.length !== 1) throw new UsageError("give exactly one path, such as /orders/42");
+            const flags = awsFlags(v);
+            const wanted = cloudOf(v.cloud);
             const kit = requireKit(v);
-            const cloud = apiCloud(kit, cloudOf(v.cloud));
+            const cloud = apiCloud(kit, wanted);
             const headers: Record<string, string> = {};
             for (const h of (v.header ?? []) as string[]) {
                 const i = h.indexOf(":");
@@ -125,7 +127,7 @@ ${COMMON_HELP}
             }
             const method = (v.request ?? "GET").toUpperCase();
             const path = positionals[0];
-            const access = cloud === "aws" ? await awsAccess(kit, awsFlags(v)) : undefined;
+            const access = cloud === "aws" ? await awsAccess(kit, flags) : undefined;
             const res = await partnerFetch(kit, path, {
                 cloud, method, headers, body, access, impersonate: v.impersonate, serviceAccount: v["service-account"],
                 ca: v["ca-file"] ? readData(v["ca-file"]) : undefined,
@@ -170,9 +172,10 @@ ${COMMON_HELP}
             "include-mutating": { type: "boolean" }, json: { type: "boolean" }, "service-account": { type: "string" }, "ca-file": { type: "string" },
         },
         run: async (v, _p, io) => {
+            const flags = awsFlags(v);
             const kit = requireKit(v);
             const result = await runCheck(kit, {
-                ...awsFlags(v), impersonate: v.impersonate, serviceAccount: v["service-account"], includeMutating: v["include-mutating"],
+                ...flags, impersonate: v.impersonate, serviceAccount: v["service-account"], includeMutating: v["include-mutating"],
                 ca: v["ca-file"] ? readData(v["ca-file"]) : undefined,
                 onLine: v.json ? undefined : (line) => io.stdout(formatLine(line) + "\n"),
             });
