@@ -67,7 +67,7 @@ export function errorMessage(e: unknown): string {
 /** Maps an error (AWS SDK, HTTP body text) to a reason and a fix. */
 export function diagnoseAws(code: string, message: string, ctx: WebIdentityContext): Diagnosis {
     const m = message;
-    const who = ctx.caller ? ` (you are ${ctx.caller})` : "";
+    const who = ctx.caller && !m.includes(ctx.caller) ? ` (you are ${ctx.caller})` : "";
     if (code === "CredentialsProviderError" || /Could not load credentials|Unable to locate credentials/i.test(m)) {
         return {
             reason: `no AWS credentials found on this machine (${m})`,
@@ -270,6 +270,12 @@ export function diagnoseGoogle(e: unknown, what: string, ctx: { serviceAccount?:
         };
     }
     if (/signJwt|generateIdToken|generateAccessToken|iam.serviceAccounts/i.test(m) && (status === 403 || /denied/i.test(m))) {
+        if (ctx.caller && ctx.caller === ctx.serviceAccount) {
+            return {
+                reason: `${ctx.caller} may not sign as itself (${m})`,
+                fix: `on your side, grant roles/iam.serviceAccountTokenCreator on ${ctx.caller} to ${ctx.caller} itself (signJwt needs it even for one's own account) and wait a minute`,
+            };
+        }
         return {
             reason: `${ctx.caller ?? "your Google identity"} may not act as ${ctx.serviceAccount ?? "the service account"} (${m})`,
             fix: `on your side, grant roles/iam.serviceAccountTokenCreator on ${ctx.serviceAccount ?? "the service account"} to ${ctx.caller ?? "the identity you run as"} (yes, even to the account itself) and wait a minute`,
@@ -283,7 +289,9 @@ export function diagnoseGoogle(e: unknown, what: string, ctx: { serviceAccount?:
     if (status === 403) {
         return {
             reason: `${what} was refused for ${ctx.caller ?? "your identity"} (${m})`,
-            fix: ctx.acceptedAccounts?.length
+            fix: ctx.caller && ctx.acceptedAccounts?.includes(ctx.caller)
+                ? `tell the operator: the kit says ${ctx.caller} may, and it was refused`
+                : ctx.acceptedAccounts?.length
                 ? `run as (or --impersonate) one of ${ctx.acceptedAccounts.join(", ")}; if you do, tell the operator`
                 : "tell the operator: the kit says you may",
         };

@@ -135,7 +135,7 @@ describe("check: the partner's self-check", () => {
         world().gcsGrants[0].write = false;
         const r = await check(acmeKit());
         assert.equal(r.code, 1);
-        assert.match(r.line(`gcs put gs://${GCS_BUCKET}/`), /^✗[\s\S]*refused for acme-sync@\S+ \(acme-sync@\S+ does not have storage.objects.create access/);
+        assert.match(r.line(`gcs put gs://${GCS_BUCKET}/`), /^✗[\s\S]*refused for acme-sync@\S+ \(acme-sync@\S+ does not have storage.objects.create access[\s\S]*fix: +tell the operator: the kit says acme-sync@\S+ may, and it was refused/);
         assert.match(r.line(`gcs get under gs://${GCS_BUCKET}/`), /^- .*the probe object could not be written/);
     });
 
