@@ -43,6 +43,8 @@ export function apiCloud(kit: Kit, cloud?: Cloud): Cloud {
 
 export function apiUrl(base: string, path: string): URL {
     if (/^[a-z]+:\/\//i.test(path)) throw new PartnerAccessError(`give a path such as /orders/42, not a URL (${path})`, "the base URL comes from the kit");
+    const param = /\{[^}]*\}/.exec(path);
+    if (param) throw new PartnerAccessError(`the path still has the parameter ${param[0]} (${path})`, `put the real value in its place, e.g. ${path.replace(/\{[^}]*\}/g, "42")}`);
     return new URL(base.replace(/\/+$/, "") + (path.startsWith("/") ? path : `/${path}`));
 }
 

@@ -175,6 +175,9 @@ describe("call: signed requests to the stage's API", () => {
             assert.equal(r.code, 2);
             assert.match(r.stderr, /Unknown option '--bogus'[\s\S]*usage: partner-access-client call/);
             assert.doesNotMatch(r.stderr, /\n\s+at /);
+            r = await run(["call", "--kit", kitPath, "--cloud", "gcp", "/orders/{orderId}"]);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /still has the parameter \{orderId\}[\s\S]*fix: put the real value in its place, e.g. \/orders\/42/);
             r = await run(["call", "--kit", kitPath, "--cloud", "aws"]);
             assert.equal(r.code, 2);
             assert.match(r.stderr, /give exactly one path/);
