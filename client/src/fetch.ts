@@ -1,0 +1,171 @@
+/**
+ * Signed calls to a stage's API: SigV4 (execute-api) on AWS, a JWT signed by
+ * the partner's service account (IAM Credentials signJwt) on GCP.
+ */
+import * as http from "node:http";
+import * as https from "node:https";
+import * as tls from "node:tls";
+import { Sha256 } from "@aws-crypto/sha256-js";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { AwsAccess, awsAccess, AwsOptions } from "./aws";
+import { AwsErrorContext, clockSkewSeconds, Diagnosis, diagnoseAws, diagnoseGoogle, diagnoseHttp, errorCode, errorMessage, PartnerAccessError } from "./errors";
+import { clientEmail, endpointsClaims, signJwt, sourceClient } from "./google";
+import { Kit, parseRoute, routeMatches } from "./kit";
+
+export type Cloud = "aws" | "gcp";
+
+export interface PartnerFetchInit extends AwsOptions {
+    /** Which stage API to call; default: the only one the kit grants. */
+    cloud?: Cloud;
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Uint8Array;
+    /** GCP: the service account that signs (default: --impersonate, the kit's only one, or the one you run as). */
+    serviceAccount?: string;
+    /** Extra CA certificates to trust for this call (PEM), e.g. a TLS-inspecting proxy's. */
+    ca?: string | Buffer | (string | Buffer)[];
+    timeoutMs?: number;
+    /** AWS credentials already chosen (check reuses one role session for every probe). */
+    access?: AwsAccess;
+}
+
+export function apiCloud(kit: Kit, cloud?: Cloud): Cloud {
+    if (cloud) {
+        if (cloud === "aws" && !kit.aws?.api) throw new PartnerAccessError("the kit grants no AWS API routes", "use --cloud gcp, or ask the operator for routes");
+        if (cloud === "gcp" && !kit.gcp?.api) throw new PartnerAccessError("the kit grants no GCP API routes", "use --cloud aws, or ask the operator for routes");
+        return cloud;
+    }
+    if (kit.aws?.api && kit.gcp?.api) throw new PartnerAccessError("the kit grants API routes on both clouds", "choose one with --cloud aws or --cloud gcp");
+    if (kit.aws?.api) return "aws";
+    if (kit.gcp?.api) return "gcp";
+    throw new PartnerAccessError("the kit grants no API routes", "ask the operator for API access");
+}
+
+export function apiUrl(base: string, path: string): URL {
+    if (/^[a-z]+:\/\//i.test(path)) throw new PartnerAccessError(`give a path such as /orders/42, not a URL (${path})`, "the base URL comes from the kit");
+    const param = /\{[^}]*\}/.exec(path);
+    if (param) throw new PartnerAccessError(`the path still has the parameter ${param[0]} (${path})`, `put the real value in its place, e.g. ${path.replace(/\{[^}]*\}/g, "42")}`);
+    return new URL(base.replace(/\/+$/, "") + (path.startsWith("/") ? path : `/${path}`));
+}
+
+/** The service account that signs JWTs for the GCP API. */
+export async function gcpServiceAccount(kit: Kit, init: PartnerFetchInit = {}): Promise<string> {
+    const accepted = kit.gcp?.api?.serviceAccounts ?? [];
+    const chosen = init.serviceAccount ?? init.impersonate;
+    if (chosen) return chosen;
+    if (accepted.length === 1) return accepted[0];
+    const email = await clientEmail(await sourceClient(init)).catch(() => undefined);
+    if (email && accepted.includes(email)) return email;
+    throw new PartnerAccessError(`the kit accepts ${accepted.length ? accepted.join(", ") : "no service account"} for the GCP API and the client cannot tell which one you are`,
+        "pass --service-account <email>");
+}
+
+interface Signed { url: URL; method: string; headers: Record<string, string>; body?: string | Uint8Array }
+
+async function signAws(kit: Kit, url: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, init: PartnerFetchInit): Promise<Signed> {
+    const access = init.access ?? await awsAccess(kit, init);
+    let credentials;
+    try {
+        credentials = await access.credentials();
+    } catch (e) {
+        if (e instanceof PartnerAccessError) throw e;
+        const d = diagnoseAws(errorCode(e), errorMessage(e), {
+            action: access.via === "assume-role" ? "sts:AssumeRole" : "credentials", resource: access.roleArn, region: access.region, kitRegion: kit.aws?.region,
+            externalId: access.externalId, acceptedPrincipals: kit.aws?.principals, identityPolicyOnPartnerSide: true,
+        });
+        throw new PartnerAccessError(d.reason, d.fix, e);
+    }
+    const signer = new SignatureV4({ service: "execute-api", region: access.region, credentials, sha256: Sha256 });
+    const query: Record<string, string | string[]> = {};
+    for (const [k, v] of url.searchParams) query[k] = k in query ? ([] as string[]).concat(query[k], v) : v;
+    const request = await signer.sign({
+        method, protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined,
+        path: url.pathname, query, headers: { ...headers, host: url.host }, body,
+    });
+    return { url, method, headers: request.headers, body };
+}
+
+async function signGcp(kit: Kit, url: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, init: PartnerFetchInit): Promise<Signed> {
+    const sa = await gcpServiceAccount(kit, init);
+    let jwt: string;
+    try {
+        jwt = await signJwt(sa, endpointsClaims(sa, kit.gcp!.api!.audience), init);
+    } catch (e) {
+        const caller = await sourceClient(init).then((c) => clientEmail(c)).catch(() => undefined);
+        const d = diagnoseGoogle(e, `signing a JWT as ${sa}`, { serviceAccount: sa, caller });
+        throw new PartnerAccessError(d.reason, d.fix, e);
+    }
+    return { url, method, headers: { ...headers, authorization: `Bearer ${jwt}` }, body };
+}
+
+/** Sends a request with node's http(s), so a call can trust an extra CA without touching the process. */
+export function send(req: Signed, options: { ca?: PartnerFetchInit["ca"]; timeoutMs?: number } = {}): Promise<Response> {
+    const mod = req.url.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+        const r = mod.request(req.url, {
+            method: req.method, headers: req.headers, timeout: options.timeoutMs ?? 30_000,
+            ...(options.ca && req.url.protocol === "https:" ? { ca: ([] as (string | Buffer)[]).concat(options.ca, tls.rootCertificates) } : {}),
+            // (a ca option replaces node's default roots for this connection: the public roots are kept above)
+        }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("error", reject);
+            res.on("end", () => {
+                const headers = new Headers();
+                for (const [k, v] of Object.entries(res.headers)) {
+                    for (const one of ([] as string[]).concat(v ?? [])) headers.append(k, one);
+                }
+                const status = res.statusCode ?? 500;
+                const noBody = [101, 204, 205, 304].includes(status);
+                resolve(new Response(noBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage, headers }));
+            });
+        });
+        r.on("timeout", () => r.destroy(new Error(`no answer from ${req.url.host} within ${(options.timeoutMs ?? 30_000) / 1000} s`)));
+        r.on("error", reject);
+        if (req.body !== undefined) r.write(req.body);
+        r.end();
+    });
+}
+
+/**
+ * A signed request to the stage's API, as `fetch` would answer it: a `Response`
+ * whatever its status (see `explainResponse` for a refusal's reason and fix).
+ */
+export async function partnerFetch(kit: Kit, path: string, init: PartnerFetchInit = {}): Promise<Response> {
+    const cloud = apiCloud(kit, init.cloud);
+    const base = cloud === "aws" ? kit.aws!.api!.invokeUrl : kit.gcp!.api!.url;
+    const url = apiUrl(base, path);
+    const method = (init.method ?? "GET").toUpperCase();
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
+    if (init.body !== undefined) headers["content-length"] = String(Buffer.byteLength(init.body));
+    const signed = cloud === "aws"
+        ? await signAws(kit, url, method, headers, init.body, init)
+        : await signGcp(kit, url, method, headers, init.body, init);
+    return send(signed, init);
+}
+
+/** What explains an AWS refusal: which key signed (a temporary key without its token is a common slip). */
+export async function awsCallContext(access: AwsAccess, resource: string): Promise<AwsErrorContext> {
+    const c = await access.credentials().catch(() => undefined);
+    return {
+        action: "execute-api:Invoke", resource, region: access.region, kitRegion: access.kitRegion, externalId: access.externalId,
+        accessKeyId: c?.accessKeyId, hasSessionToken: Boolean(c?.sessionToken), identityPolicyOnPartnerSide: access.via === "direct",
+    };
+}
+
+/** Why a call was refused and what to do, or undefined when it was not refused. `path` as given to partnerFetch. */
+export function explainResponse(kit: Kit, cloud: Cloud, method: string, path: string, res: Response, body: string,
+    context: { aws?: AwsErrorContext; serviceAccount?: string } = {}): Diagnosis | undefined {
+    if (res.status !== 401 && res.status !== 403) return undefined;
+    const d = diagnoseHttp({
+        cloud, status: res.status, body, skewSeconds: clockSkewSeconds(res.headers.get("date")),
+        aws: context.aws, serviceAccount: context.serviceAccount,
+        expectedAudience: kit.gcp?.api?.audience, acceptedAccounts: kit.gcp?.api?.serviceAccounts,
+    });
+    const routes = cloud === "aws" ? kit.aws?.api?.routes ?? [] : kit.gcp?.api?.routes ?? [];
+    if (!routes.some((r) => routeMatches(r, method, path.split("?")[0]))) {
+        d.fix += `. Note: ${method} ${path} matches none of your routes (${routes.map((r) => parseRoute(r).method + " " + parseRoute(r).path).join(", ") || "none"})`;
+    }
+    return d;
+}

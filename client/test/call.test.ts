@@ -1,0 +1,186 @@
+import { strict as assert } from "node:assert";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { decodeJwtClaims, PartnerAccessError } from "../src/errors";
+import { explainResponse, partnerFetch } from "../src/fetch";
+import { Kit } from "../src/kit";
+import { partnerAwsEnv, scratch, world } from "./support/hooks";
+import { acmeKit, run, writeCa, writeKit } from "./support/kits";
+import { EXTERNAL_ID, ESP_AUDIENCE, PARTNER_ACCOUNT, ROLE_ARN, SA } from "./support/world";
+
+const DIRECT_KEY = { id: "AKIADIRECTPARTNER001", secret: "direct-secret" };
+const DIRECT_ARN = `arn:aws:iam::${PARTNER_ACCOUNT}:user/globex-batch`;
+
+/** A partner that calls with its own long-term key (connect: direct). */
+function directPartner(): Kit {
+    world().addUser({
+        key: { accessKeyId: DIRECT_KEY.id, secretAccessKey: DIRECT_KEY.secret, arn: DIRECT_ARN },
+        mayAssume: [], s3: [], routes: ["GET /orders", "GET /orders/{orderId}"],
+    });
+    partnerAwsEnv({ id: DIRECT_KEY.id, secret: DIRECT_KEY.secret, token: undefined });
+    const kit = acmeKit();
+    kit.aws!.connect = "direct";
+    kit.aws!.principals = [DIRECT_ARN];
+    delete kit.aws!.role;
+    delete kit.aws!.webIdentity;
+    delete kit.gcp;
+    return kit;
+}
+
+const lastApiRequest = (server: "aws-api" | "gcp-api") => world().seen.filter((s) => s.server === server).at(-1)!;
+
+describe("call: signed requests to the stage's API", () => {
+    describe("AWS (SigV4, execute-api)", () => {
+        it("assumes the partner role with the external id, then signs with the session", async () => {
+            partnerAwsEnv();
+            const res = await partnerFetch(acmeKit(), "/orders/42", { cloud: "aws", ca: world().ca });
+            assert.equal(res.status, 200);
+            const body = (await res.json()) as { caller: string };
+            assert.equal(body.caller, `arn:aws:sts::111111111111:assumed-role/partner-access-stag-acme/partner-access-acme`);
+            assert.deepEqual(world().stsCalls.map((c) => [c.action, c.roleArn, c.externalId]), [["AssumeRole", ROLE_ARN, EXTERNAL_ID]]);
+            assert.ok(lastApiRequest("aws-api").headers["x-amz-security-token"], "a session needs its token");
+        });
+
+        it("signs a direct partner's request with its own key, without a session token header", async () => {
+            const res = await partnerFetch(directPartner(), "/orders?limit=1", { ca: world().ca, cloud: "aws" });
+            assert.equal(res.status, 200, await res.clone().text());
+            assert.equal(((await res.json()) as { caller: string }).caller, DIRECT_ARN);
+            assert.equal(lastApiRequest("aws-api").headers["x-amz-security-token"], undefined);
+            assert.equal(world().stsCalls.length, 0);
+        });
+
+        it("signs the body of a POST", async () => {
+            partnerAwsEnv();
+            const res = await partnerFetch(acmeKit(), "/orders", { cloud: "aws", method: "POST", body: JSON.stringify({ sku: "x" }), headers: { "Content-Type": "application/json" }, ca: world().ca });
+            assert.equal(res.status, 200);
+        });
+
+        it("finds the missing session token of a temporary key", async () => {
+            const kit = directPartner();
+            world().keys.set("ASIADIRECTTEMPORARY1", { accessKeyId: "ASIADIRECTTEMPORARY1", secretAccessKey: "s", sessionToken: "t", arn: DIRECT_ARN });
+            partnerAwsEnv({ id: "ASIADIRECTTEMPORARY1", secret: "s", token: undefined });
+            const { code, stderr } = await run(["call", "--kit", writeKit(kit), "--cloud", "aws", "--ca-file", writeCa(), "/orders"]);
+            assert.equal(code, 1);
+            assert.match(stderr, /HTTP 403/);
+            assert.match(stderr, /missing session token: access key ASIADIRECTTEMPORARY1 is temporary/);
+            assert.match(stderr, /set AWS_SESSION_TOKEN/);
+        });
+
+        it("blames the clock when the signature is too old for the API", async () => {
+            partnerAwsEnv();
+            world().apiClockOffset = 10 * 60_000;
+            const res = await partnerFetch(acmeKit(), "/orders", { cloud: "aws", ca: world().ca });
+            assert.equal(res.status, 403);
+            const d = explainResponse(acmeKit(), "aws", "GET", "/orders", res, await res.text())!;
+            assert.match(d.reason, /clock skew: this machine's clock is about 10 min behind the server's \(Signature expired/);
+            assert.match(d.fix, /NTP/);
+        });
+
+        it("explains a region mismatch", async () => {
+            const kit = directPartner();
+            const { code, stderr } = await run(["call", "--kit", writeKit(kit), "--region", "us-east-1", "--ca-file", writeCa(), "/orders"]);
+            assert.equal(code, 1);
+            assert.match(stderr, /region mismatch: the request was signed for us-east-1 but the stage is in eu-west-1/);
+            assert.match(stderr, /drop --region/);
+        });
+
+        it("says a refused route is not one of yours, and that a direct partner's own policy may be missing", async () => {
+            const { code, stderr } = await run(["call", "--kit", writeKit(directPartner()), "--ca-file", writeCa(), "/admin/partners"]);
+            assert.equal(code, 1);
+            assert.match(stderr, /execute-api:Invoke on GET \/admin\/partners was refused \(User: arn:aws:iam::210987654322:user\/globex-batch is not authorized/);
+            assert.match(stderr, /attach the kit's aws.identityPolicy/);
+            assert.match(stderr, /GET \/admin\/partners matches none of your routes \(GET \/orders, GET \/orders\/\{orderId\}, POST \/orders\)/);
+        });
+
+        it("explains an AssumeRole refused for a wrong external id", async () => {
+            partnerAwsEnv();
+            const { code, stderr } = await run(["call", "--kit", writeKit(acmeKit()), "--external-id", "acme-old", "--ca-file", writeCa(), "--cloud", "aws", "/orders"]);
+            assert.equal(code, 1);
+            assert.match(stderr, /refused to be assumed/);
+            assert.match(stderr, /send exactly the kit's external id "acme-old"|external id/);
+        });
+    });
+
+    describe("GCP (JWT signed by the partner's service account)", () => {
+        it("signs {iss, sub, aud, iat, exp = iat + 3600} through signJwt and sends it as a bearer token", async () => {
+            const res = await partnerFetch(acmeKit(), "/orders/42", { cloud: "gcp", ca: world().ca });
+            assert.equal(res.status, 200);
+            const auth = String(lastApiRequest("gcp-api").headers.authorization);
+            const claims = decodeJwtClaims(auth.replace(/^Bearer /, ""))! as Record<string, unknown>;
+            assert.deepEqual(Object.keys(claims).sort(), ["aud", "exp", "iat", "iss", "sub"]);
+            assert.equal(claims.iss, SA);
+            assert.equal(claims.sub, SA);
+            assert.equal(claims.aud, ESP_AUDIENCE);
+            assert.equal(Number(claims.exp) - Number(claims.iat), 3600);
+            assert.ok(world().seen.some((s) => s.server === "iam" && decodeURIComponent(s.url).endsWith(`${SA}:signJwt`)));
+        });
+
+        it("explains a wrong audience (a kit of another stage)", async () => {
+            const kit = acmeKit();
+            kit.gcp!.api!.audience = "https://partner-api-prod.endpoints.example.cloud.goog";
+            const { code, stderr } = await run(["call", "--kit", writeKit(kit), "--cloud", "gcp", "--ca-file", writeCa(), "/orders"]);
+            assert.equal(code, 1);
+            assert.match(stderr, /wrong audience: the API refuses the JWT's aud \(Audiences in Jwt are not allowed\)/);
+            assert.match(stderr, /sign with aud = the kit's gcp.api.audience \("https:\/\/partner-api-prod/);
+        });
+
+        it("blames the clock when the JWT is expired or not yet valid for the server", async () => {
+            world().espClockOffset = 2 * 3600_000;
+            let { code, stderr } = await run(["call", "--kit", writeKit(acmeKit()), "--cloud", "gcp", "--ca-file", writeCa(), "/orders"]);
+            assert.equal(code, 1);
+            assert.match(stderr, /clock skew: this machine's clock is about 2 h 0 min behind the server's \(Jwt is expired\)/);
+            world().espClockOffset = -10 * 60_000;
+            ({ code, stderr } = await run(["call", "--kit", writeKit(acmeKit()), "--cloud", "gcp", "--ca-file", writeCa(), "/orders"]));
+            assert.equal(code, 1);
+            assert.match(stderr, /clock skew: this machine's clock is about 10 min ahead of the server's \(Jwt not yet valid\)/);
+        });
+
+        it("tells what to grant when the caller may not sign as the account", async () => {
+            world().tokenCreators.clear();
+            await assert.rejects(partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca }), (e: PartnerAccessError) =>
+                /acme-sync@\S+ may not sign as itself/.test(e.message) && /grant roles\/iam.serviceAccountTokenCreator on acme-sync@\S+ to acme-sync@\S+ itself/.test(e.fix));
+        });
+    });
+
+    describe("the call command", () => {
+        it("prints the body and exits 0; -X, --data @file and -i", async () => {
+            partnerAwsEnv();
+            const file = join(scratch, "order.json");
+            writeFileSync(file, JSON.stringify({ sku: "A-1" }));
+            const { code, stdout, stderr } = await run(["call", "--kit", writeKit(acmeKit()), "--cloud", "aws", "-X", "POST", "--data", `@${file}`, "-i", "--ca-file", writeCa(), "/orders"]);
+            assert.equal(code, 0, stderr);
+            assert.match(stdout, /^HTTP 200/);
+            assert.match(stdout, /"route":"POST \/orders"/);
+            const req = lastApiRequest("aws-api");
+            assert.equal(req.method, "POST");
+            assert.equal(req.headers["content-type"], "application/json");
+        });
+
+        it("does not trust a certificate it was not told to trust", async () => {
+            partnerAwsEnv();
+            const { code, stderr } = await run(["call", "--kit", writeKit(acmeKit()), "--cloud", "aws", "/orders"]);
+            assert.equal(code, 1);
+            assert.match(stderr, /self[- ]signed certificate/i);
+        });
+
+        it("needs --cloud when the kit has APIs on both clouds; usage errors exit 2", async () => {
+            const kitPath = writeKit(acmeKit());
+            let r = await run(["call", "--kit", kitPath, "/orders"]);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /both clouds[\s\S]*--cloud aws or --cloud gcp/);
+            r = await run(["call", "--kit", kitPath, "--cloud", "azure", "/orders"]);
+            assert.equal(r.code, 2);
+            assert.match(r.stderr, /--cloud is aws or gcp, not "azure"/);
+            r = await run(["call", "--kit", kitPath, "--bogus", "/orders"]);
+            assert.equal(r.code, 2);
+            assert.match(r.stderr, /Unknown option '--bogus'[\s\S]*usage: partner-access-client call/);
+            assert.doesNotMatch(r.stderr, /\n\s+at /);
+            r = await run(["call", "--kit", kitPath, "--cloud", "gcp", "/orders/{orderId}"]);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /still has the parameter \{orderId\}[\s\S]*fix: put the real value in its place, e.g. \/orders\/42/);
+            r = await run(["call", "--kit", kitPath, "--cloud", "aws"]);
+            assert.equal(r.code, 2);
+            assert.match(r.stderr, /give exactly one path/);
+        });
+    });
+});
