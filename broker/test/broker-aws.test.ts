@@ -1,7 +1,7 @@
 /** The broker core through the Lambda adapter, against a local HTTPS partner; SSM stubbed with aws-sdk-client-mock. */
 import * as assert from "node:assert/strict";
 import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
-import { mockClient } from "aws-sdk-client-mock";
+import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { Broker, BrokerOptions, createBroker } from "../src/core";
 import { BROKER_ERROR_HEADER, CALLER_CLAIM_HEADER, RequestEnvelope, ResponseEnvelope } from "../src/envelope";
 import { createLambdaHandler } from "../src/lambda";
@@ -17,18 +17,19 @@ const routeOf = (host: string) => ROUTES.routes.find((r) => r.host === host)!;
 const aliasOf = (host: string) => aliasName(routeOf(host).partner, host);
 
 describe("broker on AWS (Lambda adapter, SSM stubbed)", () => {
-    const ssm = mockClient(SSMClient);
+    let ssm: AwsClientStub<SSMClient>;
     const logs = new LogCapture();
     let upstream: Upstream;
     let ca: string;
     let broker: Broker;
 
     before(async () => {
+        ssm = mockClient(SSMClient);
         ca = (await testPki()).ca;
         upstream = await startUpstream();
     });
     after(async () => {
-        ssm.restore();
+        ssm?.restore();
         await upstream?.close();
     });
 
@@ -238,6 +239,13 @@ describe("broker on AWS (Lambda adapter, SSM stubbed)", () => {
             assert.equal(res.status, 502);
             assert.equal(res.headers[BROKER_ERROR_HEADER], "dns-failed");
         });
+    });
+
+    it("verifies the partner's certificate against the host name (the test CA did not certify internal.partner.test)", async () => {
+        const res = await invoke(req("https://internal.partner.test/echo"));
+        assert.equal(res.status, 502);
+        assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-error");
+        assert.match(JSON.parse(decode(res.body)).reason, /ERR_TLS_CERT_ALTNAME_INVALID/);
     });
 
     it("returns a redirect as is and never follows it", async () => {
