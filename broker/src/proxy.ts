@@ -15,7 +15,7 @@
 import * as http from "node:http";
 import { isIP } from "node:net";
 import * as fs from "node:fs";
-import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { InvokeCommand, LambdaClient, LambdaClientConfig } from "@aws-sdk/client-lambda";
 import { GoogleAuth } from "google-auth-library";
 import { classifyAddress } from "./address-guard";
 import { ENVELOPE_HEADER, FORWARD_PATH } from "./cloud-run";
@@ -102,22 +102,21 @@ function isLoopbackHost(host: string): boolean {
 export type Invoker = (host: string, target: HostTarget, request: RequestEnvelope) => Promise<ResponseEnvelope>;
 
 /** AWS: InvokeCommand on `<functionArn>:<alias>` with the default credential chain (this machine's role). */
-export function awsInvoker(opts: { timeoutMs?: number; client?: (region: string) => LambdaClient } = {}): Invoker {
+export function awsInvoker(opts: { timeoutMs?: number; clientConfig?: LambdaClientConfig } = {}): Invoker {
     const timeoutMs = opts.timeoutMs ?? PROXY_INVOKE_TIMEOUT_MS;
     const clients = new Map<string, LambdaClient>();
-    const clientFor =
-        opts.client ??
-        ((region: string) => {
-            let c = clients.get(region);
-            // One attempt: a retried invoke could send a partner a non-idempotent request twice.
-            if (!c) clients.set(region, (c = new LambdaClient({ region, maxAttempts: 1, requestHandler: { requestTimeout: timeoutMs } })));
-            return c;
-        });
+    const clientFor = (region: string) => {
+        let c = clients.get(region);
+        // One attempt: a retried invoke could send a partner a non-idempotent request twice.
+        if (!c) clients.set(region, (c = new LambdaClient({ region, maxAttempts: 1, requestHandler: { requestTimeout: timeoutMs, throwOnRequestTimeout: true }, ...opts.clientConfig })));
+        return c;
+    };
     return async (host, target, request) => {
         const fn = `${target.functionArn}:${target.alias}`;
         try {
             const out = await clientFor(target.functionArn!.split(":")[3]).send(
                 new InvokeCommand({ FunctionName: fn, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(request), "utf8") }),
+                { abortSignal: AbortSignal.timeout(timeoutMs) },
             );
             const text = out.Payload ? Buffer.from(out.Payload).toString("utf8") : "";
             if (out.FunctionError) {
@@ -145,7 +144,7 @@ export function awsInvoker(opts: { timeoutMs?: number; client?: (region: string)
                 throw new BrokerError(413, "request-too-large", `Lambda refused the request envelope as too large (${name})`);
             if (name === "TooManyRequestsException") throw new BrokerError(429, "invoke-failed", "the broker function is throttled; try again");
             if (name === "ResourceNotFoundException") throw new BrokerError(502, "invoke-failed", `${fn} does not exist: is the stack deployed and the proxy config current?`);
-            if (name === "TimeoutError" || name === "RequestTimeout") throw new BrokerError(504, "upstream-timeout", `the broker did not answer within ${timeoutMs} ms`);
+            if (name === "TimeoutError" || name === "RequestTimeout" || name === "AbortError") throw new BrokerError(504, "upstream-timeout", `the broker did not answer within ${timeoutMs} ms`);
             if (name === "CredentialsProviderError") throw new BrokerError(502, "invoke-failed", "this machine has no AWS credentials (default credential chain)");
             throw new BrokerError(502, "invoke-failed", `invoking ${fn} failed: ${name}`);
         }

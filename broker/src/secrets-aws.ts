@@ -7,7 +7,8 @@ export class SsmSecretStore implements SecretStore {
 
     /** A client, or its config (default: the function's role via the default credential chain). */
     constructor(client: SSMClient | SSMClientConfig = {}) {
-        this.client = client instanceof SSMClient ? client : new SSMClient(client);
+        // A stuck read should fail in seconds (→ 500), not use up the function's whole timeout.
+        this.client = client instanceof SSMClient ? client : new SSMClient({ requestHandler: { requestTimeout: 3000, throwOnRequestTimeout: true }, ...client });
     }
 
     async get(name: string): Promise<string | undefined> {

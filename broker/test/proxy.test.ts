@@ -16,7 +16,7 @@ import { aliasName } from "../src/routes";
 import { SsmSecretStore } from "../src/secrets-aws";
 import { SecretManagerStore } from "../src/secrets-gcp";
 import { allowTestLoopback, BILLING_SA, decode, fakeIdToken, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, ORDERS_SA, ROUTES, TOKENS } from "./support/fixtures";
-import { StandIn, startSecretManager } from "./support/standins";
+import { StandIn, startLambda, startSecretManager } from "./support/standins";
 import { testPki } from "./support/tls";
 import { startUpstream, Upstream } from "./support/upstream";
 
@@ -212,6 +212,50 @@ describe("local proxy", () => {
             const unknown = await f(new URL("https://unlisted.example/"));
             assert.equal(unknown.status, 403);
             assert.equal(invocations.length, before);
+        });
+
+        it("awsInvoker speaks the real Lambda Invoke API (signed, qualified ARN) to a local Lambda endpoint", async () => {
+            const lambda = await startLambda(async (fn, event) => ({ payload: await createLambdaHandler(broker)(event, { invokedFunctionArn: fn }) }));
+            const p = await startProxy(awsConfig(), {
+                port: 0,
+                log: logs.log,
+                invoker: awsInvoker({ clientConfig: { endpoint: lambda.url, credentials: { accessKeyId: "AKIDTESTONLY", secretAccessKey: "test-only" } } }),
+            });
+            try {
+                const res = await viaProxy(p.port, "http://bearer.partner.test/echo");
+                assert.equal(res.status, 200, res.body);
+                assert.equal(JSON.parse(res.body).headers.authorization, `Bearer ${TOKENS["bearer.partner.test"]}`);
+                assert.equal(decodeURIComponent(lambda.calls[0].path.split("/")[3]), `${FUNCTION_ARN}:${aliasName("bearer-co", "bearer.partner.test")}`);
+                assert.deepEqual(lambda.invocationTypes, ["RequestResponse"]);
+                assert.match(lambda.calls[0].authorization ?? "", /^AWS4-HMAC-SHA256 Credential=AKIDTESTONLY\/\d{8}\/eu-west-1\/lambda\//);
+            } finally {
+                await p.close();
+                await lambda.close();
+            }
+        });
+
+        it("awsInvoker: AccessDenied → 403 with the fix, FunctionError → 502, no answer in time → 504 (one attempt each)", async () => {
+            const credentials = { accessKeyId: "AKIDTESTONLY", secretAccessKey: "test-only" };
+            const env: RequestEnvelope = { v: 1, method: "GET", url: "https://api.partner.test/", headers: {} };
+            const target = awsConfig().hosts["api.partner.test"];
+            const cases = [
+                [{ status: 403, errorType: "AccessDeniedException" }, 403, /callers\.aws of api\.partner\.test/],
+                [{ payload: { errorMessage: "Task timed out" }, functionError: "Unhandled" }, 502, /Task timed out/],
+                ["hang", 504, /did not answer within 300 ms/],
+            ] as const;
+            for (const [behaviour, status, reason] of cases) {
+                const lambda = await startLambda(async () => behaviour);
+                try {
+                    await assert.rejects(awsInvoker({ timeoutMs: 300, clientConfig: { endpoint: lambda.url, credentials } })("api.partner.test", target, env), (e: { status: number; message: string }) => {
+                        assert.equal(e.status, status);
+                        assert.match(e.message, reason);
+                        return true;
+                    });
+                    assert.equal(lambda.calls.length, 1, "never retried");
+                } finally {
+                    await lambda.close();
+                }
+            }
         });
 
         it("logs of proxy and broker never contain a token", () => {

@@ -71,3 +71,24 @@ export function startSsm(parameters: Map<string, string>): Promise<StandIn> {
         return json(res, 200, { Parameter: { Name, Type: "SecureString", Value: value, Version: 1 } }, { "content-type": "application/x-amz-json-1.1" });
     }, []);
 }
+
+/**
+ * Lambda Invoke (REST-JSON): POST /2015-03-31/functions/{FunctionName}/invocations.
+ * `behaviour` gets the decoded function name (qualified ARN) and the event.
+ */
+export function startLambda(
+    behaviour: (functionName: string, event: unknown) => Promise<{ status?: number; payload?: unknown; functionError?: string; errorType?: string } | "hang">,
+): Promise<StandIn & { invocationTypes: (string | undefined)[] }> {
+    const invocationTypes: (string | undefined)[] = [];
+    return listen((req, body, res) => {
+        const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(req.url ?? "");
+        if (req.method !== "POST" || !m) return json(res, 404, { message: "unknown" });
+        invocationTypes.push(req.headers["x-amz-invocation-type"] as string | undefined);
+        void behaviour(decodeURIComponent(m[1]), body ? JSON.parse(body) : undefined).then((out) => {
+            if (out === "hang") return;
+            if (out.errorType) return json(res, out.status ?? 400, { Type: "User", message: out.errorType }, { "x-amzn-errortype": out.errorType });
+            return json(res, out.status ?? 200, out.payload, { "x-amz-executed-version": "3", ...(out.functionError ? { "x-amz-function-error": out.functionError } : {}) });
+        });
+        return undefined;
+    }, []).then((s) => Object.assign(s, { invocationTypes }));
+}
