@@ -107,3 +107,25 @@ describe("secret cache", () => {
         assert.equal(calls, 2);
     });
 });
+
+describe("lead-facing entry (src/index.ts)", () => {
+    it("loads no cloud SDK when imported by the Pulumi program", () => {
+        const script = `require("ts-node").register({ transpileOnly: true }); require("./src/index.ts");
+            const loaded = Object.keys(require.cache).filter((p) => /@aws-sdk[\\\\/]client-|google-auth-library/.test(p));
+            process.stdout.write(JSON.stringify(loaded));`;
+        const out = require("node:child_process").execFileSync(process.execPath, ["-e", script], { cwd: require("node:path").resolve(__dirname, ".."), encoding: "utf8" });
+        assert.deepEqual(JSON.parse(out), []);
+    });
+
+    it("buildProxyConfig writes the aliases the broker expects, for the hosts a caller may use", () => {
+        const { buildProxyConfig } = require("../src/index") as typeof import("../src/index");
+        const arn = "arn:aws:lambda:eu-west-1:111111111111:function:partner-access-broker-stag";
+        const all = buildProxyConfig(ROUTES, { cloud: "aws", functionArn: arn });
+        assert.equal(Object.keys(all.hosts).length, ROUTES.routes.length);
+        assert.deepEqual(all.hosts["api.partner.test"], { functionArn: arn, alias: aliasName("acme-logistics", "api.partner.test") });
+        const billing = buildProxyConfig(ROUTES, { cloud: "gcp", url: "https://broker-abc-ew.a.run.app" }, { caller: "billing@proj.iam.gserviceaccount.com" });
+        assert.deepEqual(Object.keys(billing.hosts), ["bearer.partner.test"]);
+        const chosen = buildProxyConfig(ROUTES, { cloud: "gcp", url: "https://broker-abc-ew.a.run.app" }, { hosts: ["QUERY.partner.test"] });
+        assert.deepEqual(chosen.hosts, { "query.partner.test": { url: "https://broker-abc-ew.a.run.app" } });
+    });
+});
