@@ -105,8 +105,8 @@ export function createCloudRunHandler(broker: Broker, opts: { maxRequestBytes?: 
                     throw new BrokerError(400, "bad-envelope", "the body must be a JSON request envelope");
                 }
             } catch (err) {
-                const env = err instanceof BrokerError ? err.toEnvelope() : errorEnvelope(400, "bad-envelope", "could not read the request body");
-                return sendEnvelope(res, env);
+                const refusal = err instanceof BrokerError ? err : new BrokerError(400, "bad-envelope", "could not read the request body");
+                return sendEnvelope(res, broker.refuse(refusal, { cloud: "gcp", email }));
             }
             sendEnvelope(res, await broker.forward(raw, { cloud: "gcp", email }));
         })().catch(() => {

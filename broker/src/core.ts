@@ -59,6 +59,8 @@ export interface BrokerOptions {
 
 export interface Broker {
     forward(raw: unknown, identity: CallerIdentity): Promise<ResponseEnvelope>;
+    /** Logs and answers a refusal an adapter made before forwarding (e.g. a body over the limit). */
+    refuse(err: BrokerError, identity: CallerIdentity): ResponseEnvelope;
     /** Releases pooled upstream connections. */
     close(): void;
 }
@@ -225,12 +227,23 @@ export function createBroker(opts: BrokerOptions): Broker {
         });
     }
 
+    function logLine(identity: CallerIdentity): LogLine {
+        return identity.cloud === "aws"
+            ? { stage: opts.routes.stage, caller: identity.claim ?? null, callerVerified: false, alias: identity.alias ?? null, partner: null, host: null, method: null, path: null, status: 0, ms: 0 }
+            : { stage: opts.routes.stage, caller: identity.email ?? null, callerVerified: Boolean(identity.email), email: identity.email ?? null, partner: null, host: null, method: null, path: null, status: 0, ms: 0 };
+    }
+
+    function refuse(err: BrokerError, identity: CallerIdentity): ResponseEnvelope {
+        const line = logLine(identity);
+        const response = err.toEnvelope();
+        Object.assign(line, { status: response.status, error: err.code, reason: err.message });
+        log(JSON.stringify(line));
+        return response;
+    }
+
     async function forward(raw: unknown, identity: CallerIdentity): Promise<ResponseEnvelope> {
         const started = now();
-        const line: LogLine =
-            identity.cloud === "aws"
-                ? { stage: opts.routes.stage, caller: identity.claim ?? null, callerVerified: false, alias: identity.alias ?? null, partner: null, host: null, method: null, path: null, status: 0, ms: 0 }
-                : { stage: opts.routes.stage, caller: identity.email ?? null, callerVerified: Boolean(identity.email), email: identity.email ?? null, partner: null, host: null, method: null, path: null, status: 0, ms: 0 };
+        const line = logLine(identity);
         let response: ResponseEnvelope;
         try {
             const env: RequestEnvelope = parseRequestEnvelope(raw);
@@ -275,7 +288,10 @@ export function createBroker(opts: BrokerOptions): Broker {
             }
         } catch (err) {
             const e = err instanceof BrokerError ? err : new BrokerError(500, "internal-error", "the broker failed unexpectedly");
-            if (!(err instanceof BrokerError)) line.reason = (err as Error)?.name ?? "Error";
+            if (!(err instanceof BrokerError)) {
+                const x = err as NodeJS.ErrnoException | undefined;
+                line.reason = `${x?.name ?? "Error"}${x?.code ? ` (${x.code})` : ""}`;
+            }
             line.error = e.code;
             if (e.code !== "internal-error") line.reason = e.message;
             response = e.toEnvelope();
@@ -286,7 +302,7 @@ export function createBroker(opts: BrokerOptions): Broker {
         return response;
     }
 
-    return { forward, close: () => agent.destroy() };
+    return { forward, refuse, close: () => agent.destroy() };
 }
 
 function safeDecode(s: string): string {

@@ -152,6 +152,9 @@ describe("broker on GCP (Cloud Run adapter, Secret Manager stand-in)", () => {
         assert.equal(envelope!.status, 413);
         assert.equal(envelope!.headers[BROKER_ERROR_HEADER], "request-too-large");
         assert.equal(upstream.seen.length, 0);
+        const line = logs.parsed().at(-1)!;
+        assert.equal(line.status, 413, "the adapter's own refusal is logged too");
+        assert.equal(line.email, ORDERS_SA);
     });
 
     it("answers 413 for a response over the limit and 504 on timeout", async () => {
