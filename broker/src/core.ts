@@ -1,0 +1,324 @@
+/**
+ * The broker: one implementation behind both adapters (Lambda, Cloud Run).
+ *
+ * It forwards a request envelope to a partner host that is in the routes
+ * table, over HTTPS to port 443 only, to an address it has resolved and
+ * checked itself (connecting to that very address, with SNI and Host set to
+ * the host name, so DNS cannot change between check and connect), injects that
+ * host's token, never follows redirects, and answers with a response envelope.
+ */
+import * as https from "node:https";
+import { isIP } from "node:net";
+import { classifyAddress, defaultAddressAllowed, Resolver, ResolvedAddress, systemResolver } from "./address-guard";
+import {
+    BrokerError,
+    CALLER_CLAIM_HEADER,
+    decodeBody,
+    envelopeBytes,
+    parseRequestEnvelope,
+    RequestEnvelope,
+    ResponseEnvelope,
+} from "./envelope";
+import { flattenHeaders, stripHeaders } from "./headers";
+import { DEFAULT_SECRET_TTL_MS, DEFAULT_UPSTREAM_TIMEOUT_MS, maxRawBodyBytes, PayloadLimits } from "./limits";
+import { aliasName, BrokerRoutes, normalizeHost, Route } from "./routes";
+import { SecretCache, SecretStore } from "./secrets";
+
+export type Cloud = "aws" | "gcp";
+
+/**
+ * Who is asking, as the adapter learned it from the platform.
+ * - AWS: the alias Lambda was invoked through (from context.invokedFunctionArn,
+ *   set by Lambda: verified). Lambda does not tell the function who invoked
+ *   it; `claim` is whatever the proxy says about itself (unverified).
+ * - GCP: the `email` of the Google ID token Cloud Run verified before the
+ *   request reached the container.
+ */
+export type CallerIdentity = { cloud: "aws"; alias?: string; claim?: string } | { cloud: "gcp"; email?: string };
+
+export interface BrokerOptions {
+    routes: BrokerRoutes;
+    cloud: Cloud;
+    secrets: SecretStore;
+    limits: PayloadLimits;
+    /** Whole upstream exchange; default DEFAULT_UPSTREAM_TIMEOUT_MS. */
+    timeoutMs?: number;
+    secretTtlMs?: number;
+    now?: () => number;
+    /** Host name → addresses; default: the system resolver. */
+    resolve?: Resolver;
+    /** Address guard; default: public unicast only. Tests allow 127.0.0.1 explicitly. */
+    addressAllowed?: (address: string) => boolean;
+    /** Extra trust for the upstream TLS connection (tests: the test CA). Default: Node's bundled roots. */
+    tls?: { ca?: string | Buffer | Array<string | Buffer> };
+    /** Port the broker connects to; always 443 in deployment (URLs with another port are refused regardless). */
+    upstreamPort?: number;
+    /** One JSON line per request; default: stdout. */
+    log?: (line: string) => void;
+}
+
+export interface Broker {
+    forward(raw: unknown, identity: CallerIdentity): Promise<ResponseEnvelope>;
+    /** Logs and answers a refusal an adapter made before forwarding (e.g. a body over the limit). */
+    refuse(err: BrokerError, identity: CallerIdentity): ResponseEnvelope;
+    /** Releases pooled upstream connections. */
+    close(): void;
+}
+
+/** Caller-supplied credentials never reach a partner (the host's token header is added per route). */
+const CREDENTIAL_HEADERS = ["authorization", "proxy-authorization", "cookie", "x-api-key"];
+/** Never forwarded either: recomputed, or meaningful only between proxy and broker. */
+const NOT_FORWARDED = ["content-length", "expect", CALLER_CLAIM_HEADER];
+
+export interface LogLine {
+    stage: string;
+    caller: string | null;
+    callerVerified: boolean;
+    alias?: string | null;
+    email?: string | null;
+    partner: string | null;
+    host: string | null;
+    method: string | null;
+    /** Path only: the query string may carry the token. */
+    path: string | null;
+    status: number;
+    ms: number;
+    error?: string;
+    reason?: string;
+}
+
+export function createBroker(opts: BrokerOptions): Broker {
+    const now = opts.now ?? Date.now;
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    const resolve = opts.resolve ?? systemResolver;
+    const allowed = opts.addressAllowed ?? defaultAddressAllowed;
+    const port = opts.upstreamPort ?? 443;
+    const log = opts.log ?? ((line: string) => void process.stdout.write(line + "\n"));
+    const cache = new SecretCache(opts.secrets, opts.secretTtlMs ?? DEFAULT_SECRET_TTL_MS, now);
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 64, minVersion: "TLSv1.2", ca: opts.tls?.ca });
+    const byHost = new Map<string, Route>();
+    const byAlias = new Map<string, Route>();
+    for (const r of opts.routes.routes) {
+        byHost.set(normalizeHost(r.host), r);
+        byAlias.set(aliasName(r.partner, r.host), r);
+    }
+
+    function authorize(route: Route, host: string, id: CallerIdentity): void {
+        if (id.cloud === "aws") {
+            if (!id.alias) {
+                throw new BrokerError(403, "caller-not-allowed", "the broker must be invoked through the alias of a host (function ARN with :<alias>), not unqualified or by version");
+            }
+            const served = byAlias.get(id.alias);
+            if (served !== route) {
+                const what = served ? `serves ${served.host}` : "serves no host in this routes table";
+                throw new BrokerError(403, "caller-not-allowed", `alias ${id.alias} ${what}, not ${host}`);
+            }
+        } else {
+            if (!id.email) throw new BrokerError(403, "caller-not-allowed", "no verified caller identity (the Cloud Run service must require authentication)");
+            const listed = (route.callers.gcp ?? []).map((e) => e.toLowerCase());
+            if (!listed.includes(id.email.toLowerCase())) throw new BrokerError(403, "caller-not-allowed", `${id.email} is not a listed caller of ${host}`);
+        }
+    }
+
+    async function checkedAddress(host: string): Promise<ResolvedAddress> {
+        let addresses: ResolvedAddress[];
+        try {
+            addresses = await resolve(host);
+        } catch (err) {
+            throw new BrokerError(502, "dns-failed", `could not resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+        }
+        if (addresses.length === 0) throw new BrokerError(502, "dns-failed", `${host} has no addresses`);
+        for (const a of addresses) {
+            if (!allowed(a.address)) {
+                const { range } = classifyAddress(a.address);
+                throw new BrokerError(403, "address-not-allowed", `${host} resolves to ${a.address} (${range}); the broker only connects to public addresses`);
+            }
+        }
+        return addresses[0];
+    }
+
+    async function token(route: Route, host: string): Promise<string> {
+        const ref = route.secret[opts.cloud];
+        if (!ref) throw new BrokerError(407, "token-missing", `no ${opts.cloud} secret slot is configured for ${host}`);
+        let value: string | undefined;
+        try {
+            value = await cache.get(ref);
+        } catch (err) {
+            const e = err as { name?: string; code?: string | number };
+            throw new BrokerError(500, "secret-store-error", `could not read the token of ${host} from ${ref}: ${e.name ?? "Error"}${e.code ? ` (${e.code})` : ""}`);
+        }
+        if (value === undefined) {
+            const how =
+                opts.cloud === "aws"
+                    ? `aws ssm put-parameter --name ${ref} --type SecureString --value "$TOKEN" --overwrite`
+                    : `printf %s "$TOKEN" | gcloud secrets versions add ${ref} --data-file=-`;
+            throw new BrokerError(407, "token-missing", `no token is set for ${host} yet (${ref}); an operator sets it with: ${how}`);
+        }
+        return value;
+    }
+
+    function exchange(req: {
+        host: string;
+        address: ResolvedAddress;
+        method: string;
+        path: string;
+        headers: Record<string, string>;
+        body: Buffer;
+    }): Promise<ResponseEnvelope> {
+        const maxRaw = maxRawBodyBytes(opts.limits.maxResponseBytes);
+        return new Promise((resolveP, rejectP) => {
+            let settled = false;
+            const finish = (f: () => void) => {
+                if (settled) return;
+                settled = true;
+                clearTimeout(timer);
+                f();
+            };
+            const up = https.request({
+                host: req.address.address,
+                family: req.address.family,
+                port,
+                servername: isIP(req.host) ? undefined : req.host,
+                method: req.method,
+                path: req.path,
+                headers: req.headers,
+                agent,
+            });
+            const timer = setTimeout(() => {
+                finish(() => rejectP(new BrokerError(504, "upstream-timeout", `${req.host} did not answer within ${timeoutMs} ms`)));
+                up.destroy();
+            }, timeoutMs);
+            up.on("error", (err: NodeJS.ErrnoException) => {
+                finish(() => rejectP(new BrokerError(502, "upstream-error", `could not complete the exchange with ${req.host}: ${err.code ?? err.message}`)));
+            });
+            up.on("response", (res) => {
+                const chunks: Buffer[] = [];
+                let size = 0;
+                res.on("data", (c: Buffer) => {
+                    size += c.length;
+                    if (size > maxRaw) {
+                        finish(() =>
+                            rejectP(
+                                new BrokerError(
+                                    413,
+                                    "response-too-large",
+                                    `${req.host} answered with more than ${maxRaw} bytes; the broker's platform returns at most ${opts.limits.maxResponseBytes} bytes per response envelope`,
+                                ),
+                            ),
+                        );
+                        up.destroy();
+                        return;
+                    }
+                    chunks.push(c);
+                });
+                res.on("error", (err: NodeJS.ErrnoException) =>
+                    finish(() => rejectP(new BrokerError(502, "upstream-error", `the response of ${req.host} broke off: ${err.code ?? err.message}`))),
+                );
+                res.on("end", () =>
+                    finish(() => {
+                        const headers = stripHeaders(flattenHeaders(res.headers), ["set-cookie"]);
+                        for (const k of Object.keys(headers)) if (k.startsWith("x-partner-access-")) delete headers[k];
+                        const body = Buffer.concat(chunks);
+                        resolveP({ v: 1, status: res.statusCode ?? 502, headers, ...(body.length ? { body: body.toString("base64") } : {}) });
+                    }),
+                );
+            });
+            up.end(req.body.length ? req.body : undefined);
+        });
+    }
+
+    function logLine(identity: CallerIdentity): LogLine {
+        return identity.cloud === "aws"
+            ? { stage: opts.routes.stage, caller: identity.claim ?? null, callerVerified: false, alias: identity.alias ?? null, partner: null, host: null, method: null, path: null, status: 0, ms: 0 }
+            : { stage: opts.routes.stage, caller: identity.email ?? null, callerVerified: Boolean(identity.email), email: identity.email ?? null, partner: null, host: null, method: null, path: null, status: 0, ms: 0 };
+    }
+
+    function refuse(err: BrokerError, identity: CallerIdentity): ResponseEnvelope {
+        const line = logLine(identity);
+        const response = err.toEnvelope();
+        Object.assign(line, { status: response.status, error: err.code, reason: err.message });
+        log(JSON.stringify(line));
+        return response;
+    }
+
+    async function forward(raw: unknown, identity: CallerIdentity): Promise<ResponseEnvelope> {
+        const started = now();
+        const line = logLine(identity);
+        let response: ResponseEnvelope;
+        try {
+            const env: RequestEnvelope = parseRequestEnvelope(raw);
+            line.method = env.method;
+            let url: URL;
+            try {
+                url = new URL(env.url);
+            } catch {
+                throw new BrokerError(400, "bad-url", "url is not an absolute URL");
+            }
+            const host = normalizeHost(url.hostname);
+            line.host = host;
+            line.path = url.pathname;
+            if (url.protocol !== "https:") throw new BrokerError(403, "scheme-not-allowed", `only https:// URLs are forwarded, not ${url.protocol}//`);
+            if (url.username || url.password) throw new BrokerError(403, "userinfo-not-allowed", "URLs with user:password@ are refused; the broker adds the credential");
+            if (url.port && url.port !== "443") throw new BrokerError(403, "port-not-allowed", `only port 443 is forwarded, not ${url.port}`);
+            const route = byHost.get(host);
+            if (!route) throw new BrokerError(403, "host-not-routed", `${host} is not in the ${opts.routes.stage} routes table (the broker is not an open proxy)`);
+            line.partner = route.partner;
+            authorize(route, host, identity);
+            const size = envelopeBytes(env);
+            if (size > opts.limits.maxRequestBytes) {
+                throw new BrokerError(413, "request-too-large", `the request envelope is ${size} bytes; the platform accepts at most ${opts.limits.maxRequestBytes}`);
+            }
+            const address = await checkedAddress(host);
+            const secret = await token(route, host);
+
+            const drop = [...CREDENTIAL_HEADERS, ...NOT_FORWARDED, ...Object.keys(env.headers).filter((k) => k.startsWith("x-partner-access-"))];
+            if ("header" in route.token) drop.push(route.token.header);
+            const headers = stripHeaders(env.headers, drop);
+            headers.host = host;
+            let search = url.search;
+            if ("query" in route.token) search = withQueryParam(search, route.token.query, secret);
+            else headers[route.token.header.toLowerCase()] = route.token.scheme === "Bearer" ? `Bearer ${secret}` : secret;
+            const body = decodeBody(env);
+            if (body.length || ["POST", "PUT", "PATCH"].includes(env.method)) headers["content-length"] = String(body.length);
+
+            response = await exchange({ host, address, method: env.method, path: url.pathname + search, headers, body });
+            const outSize = envelopeBytes(response);
+            if (outSize > opts.limits.maxResponseBytes) {
+                throw new BrokerError(413, "response-too-large", `the response envelope would be ${outSize} bytes; the platform returns at most ${opts.limits.maxResponseBytes}`);
+            }
+        } catch (err) {
+            const e = err instanceof BrokerError ? err : new BrokerError(500, "internal-error", "the broker failed unexpectedly");
+            if (!(err instanceof BrokerError)) {
+                const x = err as NodeJS.ErrnoException | undefined;
+                line.reason = `${x?.name ?? "Error"}${x?.code ? ` (${x.code})` : ""}`;
+            }
+            line.error = e.code;
+            if (e.code !== "internal-error") line.reason = e.message;
+            response = e.toEnvelope();
+        }
+        line.status = response.status;
+        line.ms = now() - started;
+        log(JSON.stringify(line));
+        return response;
+    }
+
+    return { forward, refuse, close: () => agent.destroy() };
+}
+
+function safeDecode(s: string): string {
+    try {
+        return decodeURIComponent(s.replace(/\+/g, " "));
+    } catch {
+        return s;
+    }
+}
+
+/** Removes every `name=` pair (however encoded) from a query string and appends `name=value`; other pairs stay byte for byte. */
+export function withQueryParam(search: string, name: string, value: string): string {
+    const kept = search
+        .replace(/^\?/, "")
+        .split("&")
+        .filter((p) => p !== "" && safeDecode(p.split("=")[0]) !== name);
+    kept.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
+    return `?${kept.join("&")}`;
+}

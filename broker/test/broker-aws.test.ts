@@ -1,0 +1,407 @@
+/** The broker core through the Lambda adapter, against a local HTTPS partner; SSM stubbed with aws-sdk-client-mock. */
+import * as assert from "node:assert/strict";
+import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
+import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
+import { Broker, BrokerOptions, createBroker } from "../src/core";
+import { BROKER_ERROR_HEADER, CALLER_CLAIM_HEADER, RequestEnvelope, ResponseEnvelope } from "../src/envelope";
+import { createLambdaHandler } from "../src/lambda";
+import { LAMBDA_LIMITS, LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES } from "../src/limits";
+import { aliasName } from "../src/routes";
+import { SsmSecretStore } from "../src/secrets-aws";
+import { TOKEN_PLACEHOLDER } from "../src/secrets";
+import { allowTestLoopback, decode, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, req, ROUTES, TOKENS } from "./support/fixtures";
+import { testPki } from "./support/tls";
+import { startUpstream, Upstream } from "./support/upstream";
+
+const routeOf = (host: string) => ROUTES.routes.find((r) => r.host === host)!;
+const aliasOf = (host: string) => aliasName(routeOf(host).partner, host);
+
+describe("broker on AWS (Lambda adapter, SSM stubbed)", () => {
+    let ssm: AwsClientStub<SSMClient>;
+    const logs = new LogCapture();
+    let upstream: Upstream;
+    let ca: string;
+    let broker: Broker;
+
+    before(async () => {
+        ssm = mockClient(SSMClient);
+        ca = (await testPki()).ca;
+        upstream = await startUpstream();
+    });
+    after(async () => {
+        ssm?.restore();
+        await upstream?.close();
+    });
+
+    function setTokens(): void {
+        ssm.reset();
+        for (const r of ROUTES.routes) {
+            ssm.on(GetParameterCommand, { Name: r.secret.aws, WithDecryption: true }).resolves({ Parameter: { Name: r.secret.aws, Value: TOKENS[r.host as keyof typeof TOKENS] } });
+        }
+    }
+
+    function make(extra: Partial<BrokerOptions> = {}): Broker {
+        broker?.close();
+        broker = createBroker({
+            routes: ROUTES,
+            cloud: "aws",
+            secrets: new SsmSecretStore(new SSMClient({ region: "eu-west-1" })),
+            limits: LAMBDA_LIMITS,
+            resolve: loopbackResolver,
+            addressAllowed: allowTestLoopback,
+            tls: { ca },
+            upstreamPort: upstream.port,
+            log: logs.log,
+            ...extra,
+        });
+        return broker;
+    }
+
+    beforeEach(() => {
+        setTokens();
+        upstream.seen.length = 0;
+        make();
+    });
+    afterEach(() => broker.close());
+
+    /** Invokes the Lambda handler as Lambda would through `alias` (default: the alias of the URL's host). */
+    async function invoke(env: RequestEnvelope, alias?: string | null): Promise<ResponseEnvelope> {
+        const host = new URL(env.url).hostname;
+        const qualifier = alias === null ? "" : `:${alias ?? aliasOf(host)}`;
+        const out = await createLambdaHandler(broker)(JSON.parse(JSON.stringify(env)), { invokedFunctionArn: `${FUNCTION_ARN}${qualifier}` });
+        return JSON.parse(JSON.stringify(out)); // what Lambda would serialize
+    }
+
+    const echo = (res: ResponseEnvelope) => JSON.parse(decode(res.body)) as { method: string; path: string; headers: Record<string, string>; body: string; servername?: string };
+
+    describe("token injection and header hygiene", () => {
+        it("injects the host's header token and drops every caller-supplied credential", async () => {
+            const res = await invoke(
+                req("https://api.partner.test/echo?x=1", {
+                    headers: { authorization: "Basic Y2FsbGVyOnB3", "X-Api-Key": "caller-key", cookie: "sid=1", "proxy-authorization": "Basic eA==", "x-trace": "t-1" },
+                }),
+            );
+            assert.equal(res.status, 200);
+            assert.equal(res.headers["x-upstream"], "partner");
+            const seen = echo(res);
+            assert.equal(seen.headers["x-api-key"], TOKENS["api.partner.test"]);
+            assert.equal(seen.headers.authorization, undefined);
+            assert.equal(seen.headers.cookie, undefined);
+            assert.equal(seen.headers["proxy-authorization"], undefined);
+            assert.equal(seen.headers["x-trace"], "t-1");
+            assert.equal(seen.headers.host, "api.partner.test");
+            assert.equal(seen.path, "/echo?x=1");
+            assert.equal(upstream.seen[0].servername, "api.partner.test", "SNI is the host name, though the broker connected to the checked address");
+        });
+
+        it("injects a Bearer token, replacing the caller's Authorization", async () => {
+            const res = await invoke(req("https://bearer.partner.test/echo", { headers: { Authorization: "Bearer caller-token", "x-api-key": "caller-key" } }));
+            assert.equal(res.status, 200);
+            const seen = echo(res);
+            assert.equal(seen.headers.authorization, `Bearer ${TOKENS["bearer.partner.test"]}`);
+            assert.equal(seen.headers["x-api-key"], undefined);
+        });
+
+        it("injects a query-parameter token, replacing any caller value and keeping the other parameters as sent", async () => {
+            const res = await invoke(req("https://query.partner.test/echo?a=1&api_key=caller&b=x%20y&api%5Fkey=again", { headers: { authorization: "Bearer x" } }));
+            assert.equal(res.status, 200);
+            const seen = echo(res);
+            assert.equal(seen.path, `/echo?a=1&b=x%20y&api_key=${TOKENS["query.partner.test"]}`);
+            assert.equal(seen.headers.authorization, undefined);
+            const line = logs.parsed().at(-1)!;
+            assert.equal(line.path, "/echo", "the log has no query string");
+        });
+
+        it("forwards a POST body and recomputes Content-Length", async () => {
+            const body = JSON.stringify({ order: 42 });
+            const res = await invoke(req("https://api.partner.test/echo", { method: "POST", headers: { "content-type": "application/json", "content-length": "999" }, body: Buffer.from(body).toString("base64") }));
+            const seen = echo(res);
+            assert.equal(seen.method, "POST");
+            assert.equal(seen.body, body);
+            assert.equal(seen.headers["content-length"], String(Buffer.byteLength(body)));
+        });
+
+        it("strips hop-by-hop request headers, those Connection lists, and Host", async () => {
+            const res = await invoke(
+                req("https://api.partner.test/echo", {
+                    headers: {
+                        connection: "keep-alive, x-hop",
+                        "x-hop": "1",
+                        "keep-alive": "timeout=5",
+                        te: "trailers",
+                        trailer: "x-t",
+                        upgrade: "websocket",
+                        "transfer-encoding": "chunked",
+                        "proxy-connection": "keep-alive",
+                        host: "evil.example",
+                        "x-end-to-end": "kept",
+                    },
+                }),
+            );
+            const h = echo(res).headers;
+            for (const name of ["x-hop", "keep-alive", "te", "trailer", "upgrade", "transfer-encoding", "proxy-connection"]) assert.equal(h[name], undefined, name);
+            assert.ok(!String(h.connection ?? "").includes("x-hop"));
+            assert.equal(h.host, "api.partner.test");
+            assert.equal(h["x-end-to-end"], "kept");
+        });
+
+        it("strips hop-by-hop, Set-Cookie and spoofed broker headers from the partner's response", async () => {
+            const res = await invoke(req("https://api.partner.test/hop"));
+            assert.equal(res.status, 200);
+            for (const name of ["connection", "x-hop-secret", "keep-alive", "proxy-authenticate", "set-cookie", BROKER_ERROR_HEADER]) assert.equal(res.headers[name], undefined, name);
+            assert.equal(res.headers["x-kept"], "yes");
+            assert.equal(decode(res.body), "ok");
+        });
+    });
+
+    describe("no open proxy", () => {
+        it("refuses a host that is not in the routes table, without connecting", async () => {
+            const res = await invoke(req("https://unlisted.example/echo"), aliasOf("api.partner.test"));
+            assert.equal(res.status, 403);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "host-not-routed");
+            assert.match(JSON.parse(decode(res.body)).reason, /not an open proxy/);
+            assert.equal(upstream.seen.length, 0);
+        });
+
+        for (const [url, code] of [
+            ["http://api.partner.test/echo", "scheme-not-allowed"],
+            ["ftp://api.partner.test/echo", "scheme-not-allowed"],
+            ["https://api.partner.test:8443/echo", "port-not-allowed"],
+            ["https://user:pw@api.partner.test/echo", "userinfo-not-allowed"],
+        ] as const) {
+            it(`refuses ${url} (${code})`, async () => {
+                const res = await invoke(req(url), aliasOf("api.partner.test"));
+                assert.equal(res.status, 403);
+                assert.equal(res.headers[BROKER_ERROR_HEADER], code);
+                assert.equal(upstream.seen.length, 0);
+            });
+        }
+
+        it("accepts an explicit :443", async () => {
+            assert.equal((await invoke(req("https://api.partner.test:443/echo"))).status, 200);
+        });
+
+        it("refuses malformed envelopes with 400", async () => {
+            for (const bad of [null, { v: 2, method: "GET", url: "https://api.partner.test/", headers: {} }, { v: 1, method: "CONNECT", url: "https://api.partner.test/", headers: {} }, { v: 1, method: "GET", url: "https://api.partner.test/", headers: { "x-a": "1\r\nx-b: 2" } }, { v: 1, method: "GET", url: "https://api.partner.test/", headers: {}, body: "***" }]) {
+                const res = await createLambdaHandler(broker)(bad, { invokedFunctionArn: `${FUNCTION_ARN}:${aliasOf("api.partner.test")}` });
+                assert.equal(res.status, 400, JSON.stringify(bad));
+                assert.equal(res.headers[BROKER_ERROR_HEADER], "bad-envelope");
+            }
+        });
+    });
+
+    describe("SSRF guard (default guard, no test exception)", () => {
+        async function refused(host: string, resolve: BrokerOptions["resolve"], url = `https://${host}/echo`): Promise<string> {
+            make({ addressAllowed: undefined, resolve });
+            const res = await invoke(req(url), aliasOf(host));
+            assert.equal(res.status, 403, decode(res.body));
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "address-not-allowed");
+            assert.equal(upstream.seen.length, 0);
+            assert.equal(ssm.commandCalls(GetParameterCommand).length, 0, "no secret is read for a refused address");
+            return JSON.parse(decode(res.body)).reason;
+        }
+
+        it("refuses a listed host name that resolves to 127.0.0.1", async () => {
+            assert.match(await refused("internal.partner.test", loopbackResolver), /127\.0\.0\.1 \(loopback\)/);
+        });
+
+        it("refuses a listed host name that the system resolver maps to loopback (localhost)", async () => {
+            assert.match(await refused("localhost", undefined), /loopback/);
+        });
+
+        it("refuses IPv6 loopback, metadata and unique-local answers", async () => {
+            for (const address of ["::1", "fd00:ec2::254", "fd12:3456::1", "::ffff:127.0.0.1"]) {
+                await refused("internal.partner.test", async () => [{ address, family: 6 }]);
+            }
+        });
+
+        it("refuses when any one of several answers is internal (169.254.169.254 among public ones)", async () => {
+            const reason = await refused("internal.partner.test", async () => [
+                { address: "93.184.216.34", family: 4 },
+                { address: "169.254.169.254", family: 4 },
+            ]);
+            assert.match(reason, /169\.254\.169\.254 \(metadata\)/);
+        });
+
+        it("refuses an IPv6 literal URL (not routed) and a private IPv4 literal", async () => {
+            make({ addressAllowed: undefined });
+            for (const url of ["https://[::1]/echo", "https://[fd00:ec2::254]/latest/meta-data/", "https://10.0.0.5/", "https://169.254.169.254/latest/meta-data/"]) {
+                const res = await invoke(req(url), aliasOf("api.partner.test"));
+                assert.equal(res.status, 403, url);
+                assert.equal(res.headers[BROKER_ERROR_HEADER], "host-not-routed");
+            }
+            assert.equal(upstream.seen.length, 0);
+        });
+
+        it("answers 502 when the host does not resolve", async () => {
+            make({ resolve: async () => Promise.reject(Object.assign(new Error("nx"), { code: "ENOTFOUND" })) });
+            const res = await invoke(req("https://api.partner.test/echo"));
+            assert.equal(res.status, 502);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "dns-failed");
+        });
+    });
+
+    it("verifies the partner's certificate against the host name (the test CA did not certify internal.partner.test)", async () => {
+        const res = await invoke(req("https://internal.partner.test/echo"));
+        assert.equal(res.status, 502);
+        assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-error");
+        assert.match(JSON.parse(decode(res.body)).reason, /ERR_TLS_CERT_ALTNAME_INVALID/);
+    });
+
+    it("returns a redirect as is and never follows it", async () => {
+        const res = await invoke(req("https://api.partner.test/redirect"));
+        assert.equal(res.status, 302);
+        assert.equal(res.headers.location, "https://evil.partner.test/stolen");
+        assert.equal(upstream.seen.length, 1, "only the original request reached any server");
+    });
+
+    describe("missing token → 407", () => {
+        const host = "api.partner.test";
+        const name = () => routeOf(host).secret.aws!;
+
+        it("answers 407 with the operator's one command when the parameter does not exist", async () => {
+            ssm.on(GetParameterCommand, { Name: name() }).rejects(new ParameterNotFound({ message: "not found", $metadata: {} }));
+            const res = await invoke(req(`https://${host}/echo`));
+            assert.equal(res.status, 407);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "token-missing");
+            const reason = JSON.parse(decode(res.body)).reason as string;
+            assert.ok(reason.includes(`aws ssm put-parameter --name ${name()} --type SecureString --value "$TOKEN" --overwrite`), reason);
+            assert.equal(upstream.seen.length, 0);
+        });
+
+        it("treats an empty value and the placeholder as not set", async () => {
+            for (const value of ["  \n", TOKEN_PLACEHOLDER]) {
+                make();
+                ssm.on(GetParameterCommand, { Name: name() }).resolves({ Parameter: { Value: value } });
+                assert.equal((await invoke(req(`https://${host}/echo`))).status, 407);
+            }
+        });
+
+        it("does not cache a missing token: a token set by an operator is used on the next request", async () => {
+            ssm.on(GetParameterCommand, { Name: name() }).rejects(new ParameterNotFound({ message: "not found", $metadata: {} }));
+            assert.equal((await invoke(req(`https://${host}/echo`))).status, 407);
+            ssm.on(GetParameterCommand, { Name: name() }).resolves({ Parameter: { Value: TOKENS[host] } });
+            assert.equal((await invoke(req(`https://${host}/echo`))).status, 200);
+        });
+
+        it("answers 500 (not 407) when the store refuses access", async () => {
+            ssm.on(GetParameterCommand, { Name: name() }).rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
+            const res = await invoke(req(`https://${host}/echo`));
+            assert.equal(res.status, 500);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "secret-store-error");
+            assert.match(JSON.parse(decode(res.body)).reason, /AccessDeniedException/);
+        });
+    });
+
+    describe("limits", () => {
+        it("keeps the Lambda limit in one constant (6 MiB, both directions)", () => {
+            assert.equal(LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES, 6 * 1024 * 1024);
+            assert.deepEqual(LAMBDA_LIMITS, { maxRequestBytes: LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES, maxResponseBytes: LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES });
+        });
+
+        it("answers 413 for a request envelope over the limit, without connecting", async () => {
+            make({ limits: { maxRequestBytes: 4096, maxResponseBytes: 4096 } });
+            const res = await invoke(req("https://api.partner.test/echo", { method: "POST", body: Buffer.alloc(4000).toString("base64") }));
+            assert.equal(res.status, 413);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "request-too-large");
+            assert.equal(upstream.seen.length, 0);
+        });
+
+        it("answers 413 when the partner's response would not fit the response envelope", async () => {
+            make({ limits: { maxRequestBytes: 4096, maxResponseBytes: 4096 } });
+            const res = await invoke(req("https://api.partner.test/big?n=20000"));
+            assert.equal(res.status, 413);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "response-too-large");
+            const fits = await invoke(req("https://api.partner.test/big?n=1000"));
+            assert.equal(fits.status, 200);
+            assert.equal(Buffer.from(fits.body!, "base64").length, 1000);
+        });
+
+        it("answers 504 when the partner does not answer in time", async () => {
+            make({ timeoutMs: 300 });
+            const started = Date.now();
+            const res = await invoke(req("https://slow.partner.test/slow"));
+            assert.equal(res.status, 504);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-timeout");
+            assert.ok(Date.now() - started < 3000);
+        });
+    });
+
+    describe("alias ↔ host binding", () => {
+        it("an alias serves only its own host (alias of A refuses host B)", async () => {
+            const res = await invoke(req("https://bearer.partner.test/echo"), aliasOf("api.partner.test"));
+            assert.equal(res.status, 403);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "caller-not-allowed");
+            assert.match(JSON.parse(decode(res.body)).reason, /serves api\.partner\.test, not bearer\.partner\.test/);
+            assert.equal(upstream.seen.length, 0);
+            assert.equal((await invoke(req("https://bearer.partner.test/echo"), aliasOf("bearer.partner.test"))).status, 200);
+        });
+
+        it("refuses unqualified, $LATEST, version and unknown-alias invocations", async () => {
+            for (const alias of [null, "$LATEST", "7", "other-partner-0123456789"]) {
+                const res = await invoke(req("https://api.partner.test/echo"), alias);
+                assert.equal(res.status, 403, String(alias));
+                assert.equal(res.headers[BROKER_ERROR_HEADER], "caller-not-allowed");
+            }
+            assert.equal(upstream.seen.length, 0);
+        });
+    });
+
+    describe("secret cache", () => {
+        it("fetches a token once within the TTL and again after it", async () => {
+            let now = 1_000_000;
+            make({ now: () => now, secretTtlMs: 60_000 });
+            const calls = () => ssm.commandCalls(GetParameterCommand).length;
+            await invoke(req("https://api.partner.test/echo"));
+            await invoke(req("https://api.partner.test/echo"));
+            assert.equal(calls(), 1);
+            now += 59_000;
+            await invoke(req("https://api.partner.test/echo"));
+            assert.equal(calls(), 1);
+            now += 2_000;
+            await invoke(req("https://api.partner.test/echo"));
+            assert.equal(calls(), 2);
+            await invoke(req("https://bearer.partner.test/echo"));
+            assert.equal(calls(), 3, "per host");
+            const c = ssm.commandCalls(GetParameterCommand)[0].args[0].input;
+            assert.equal(c.WithDecryption, true);
+        });
+
+        it("shares one in-flight fetch between concurrent requests", async () => {
+            await Promise.all([1, 2, 3].map(() => invoke(req("https://api.partner.test/echo"))));
+            assert.equal(ssm.commandCalls(GetParameterCommand).length, 1);
+        });
+    });
+
+    describe("logs", () => {
+        it("writes one JSON line per request: verified alias, unverified caller claim, path without query", async () => {
+            const from = logs.lines.length;
+            await invoke(req("https://query.partner.test/echo?secret=1", { headers: { [CALLER_CLAIM_HEADER]: "arn:aws:iam::111111111111:role/orders-sync" } }));
+            await invoke(req("https://bearer.partner.test/echo"), aliasOf("api.partner.test"));
+            const [ok, refused] = logs.parsed().slice(from);
+            assert.deepEqual(
+                { ...ok, ms: 0 },
+                {
+                    stage: "stag",
+                    caller: "arn:aws:iam::111111111111:role/orders-sync",
+                    callerVerified: false,
+                    alias: aliasOf("query.partner.test"),
+                    partner: "query-co",
+                    host: "query.partner.test",
+                    method: "GET",
+                    path: "/echo",
+                    status: 200,
+                    ms: 0,
+                },
+            );
+            assert.equal(refused.status, 403);
+            assert.equal(refused.error, "caller-not-allowed");
+            assert.equal(upstream.seen[0].headers[CALLER_CLAIM_HEADER], undefined, "the claim is not forwarded");
+        });
+
+        it("never logs a token (every log line and all process output of this suite)", () => {
+            assert.ok(logs.lines.length > 20);
+            assert.deepEqual(leakedSecrets(), []);
+        });
+    });
+});

@@ -1,0 +1,131 @@
+/** Small pure pieces: address classification, alias names, routes checks, query rewriting, header hygiene. */
+import * as assert from "node:assert/strict";
+import { classifyAddress, defaultAddressAllowed } from "../src/address-guard";
+import { withQueryParam } from "../src/core";
+import { stripHeaders } from "../src/headers";
+import { aliasFromArn } from "../src/lambda";
+import { maxRawBodyBytes } from "../src/limits";
+import { aliasName, routesProblems } from "../src/routes";
+import { SecretCache, TOKEN_PLACEHOLDER, usableToken } from "../src/secrets";
+import { ROUTES } from "./support/fixtures";
+
+describe("address guard", () => {
+    const refused: [string, string][] = [
+        ["127.0.0.1", "loopback"],
+        ["127.8.9.10", "loopback"],
+        ["::1", "loopback"],
+        ["10.0.0.1", "private"],
+        ["172.16.5.4", "private"],
+        ["192.168.1.1", "private"],
+        ["169.254.169.254", "metadata"],
+        ["169.254.10.1", "linkLocal"],
+        ["fd00:ec2::254", "metadata"],
+        ["fe80::1", "linkLocal"],
+        ["fc00::1", "uniqueLocal"],
+        ["100.64.0.1", "carrierGradeNat"],
+        ["224.0.0.1", "multicast"],
+        ["ff02::1", "multicast"],
+        ["0.0.0.0", "unspecified"],
+        ["::", "unspecified"],
+        ["255.255.255.255", "broadcast"],
+        ["::ffff:127.0.0.1", "loopback"],
+        ["::ffff:10.1.2.3", "private"],
+        ["64:ff9b::7f00:1", "rfc6052"],
+        ["2002:7f00:1::1", "6to4"],
+        ["192.0.2.1", "reserved"],
+        ["not-an-ip", "invalid"],
+    ];
+    for (const [address, range] of refused) {
+        it(`refuses ${address} (${range})`, () => {
+            assert.deepEqual(classifyAddress(address), { allowed: false, range });
+            assert.equal(defaultAddressAllowed(address), false);
+        });
+    }
+    it("allows public unicast IPv4 and IPv6 (and IPv4-mapped public)", () => {
+        for (const a of ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "2a00:1450:4001:80b::200e", "::ffff:93.184.216.34"]) assert.equal(defaultAddressAllowed(a), true, a);
+    });
+});
+
+describe("alias names", () => {
+    it("are <partner>-<10 hex of sha256(host)>, deterministic and case-insensitive in the host", () => {
+        const a = aliasName("acme-logistics", "api.acme-logistics.example");
+        assert.match(a, /^acme-logistics-[0-9a-f]{10}$/);
+        assert.equal(aliasName("acme-logistics", "API.acme-logistics.example."), a);
+        assert.notEqual(aliasName("acme-logistics", "files.acme-logistics.example"), a);
+    });
+    it("are valid Lambda alias names even for long or odd partner slugs", () => {
+        for (const p of ["x".repeat(300), "acme.logistics", "123", "--"]) {
+            const a = aliasName(p, "api.example");
+            assert.match(a, /^[a-zA-Z0-9_-]{1,128}$/);
+            assert.ok(!/^\d+$/.test(a));
+        }
+    });
+    it("are read back from the invoked ARN only when it names an alias", () => {
+        assert.equal(aliasFromArn("arn:aws:lambda:eu-west-1:111111111111:function:f:acme-0123456789"), "acme-0123456789");
+        for (const arn of ["arn:aws:lambda:eu-west-1:111111111111:function:f", "arn:aws:lambda:eu-west-1:111111111111:function:f:$LATEST", "arn:aws:lambda:eu-west-1:111111111111:function:f:12", "", undefined]) {
+            assert.equal(aliasFromArn(arn), undefined, String(arn));
+        }
+    });
+});
+
+describe("routes table checks", () => {
+    it("accepts the fixtures and reports duplicates, bad tokens and bad hosts", () => {
+        assert.deepEqual(routesProblems(ROUTES), []);
+        const r = ROUTES.routes[0];
+        const problems = routesProblems({ stage: "s", routes: [r, r, { ...r, host: "Bad_Host" }, { ...r, host: "x.example", token: { header: "X Bad" } }, { ...r, host: "y.example", token: { header: "Authorization", scheme: "Basic" } }] });
+        assert.equal(problems.length, 4, problems.join("\n"));
+    });
+});
+
+describe("query and header helpers", () => {
+    it("replaces every encoding of the token parameter and keeps the rest byte for byte", () => {
+        assert.equal(withQueryParam("", "api_key", "t"), "?api_key=t");
+        assert.equal(withQueryParam("?a=1&api_key=x&b=%2F&api%5Fkey=y&api_key", "api_key", "t/+"), "?a=1&b=%2F&api_key=t%2F%2B");
+    });
+    it("strips hop-by-hop headers, any Proxy-*, and names listed in Connection", () => {
+        assert.deepEqual(stripHeaders({ Connection: "close, X-A", "x-a": "1", "proxy-foo": "1", "x-b": "2", Upgrade: "h2c" }, ["x-b"]), {});
+    });
+    it("sizes the raw body so its base64 fits the envelope", () => {
+        assert.equal(maxRawBodyBytes(8), 6);
+        assert.ok(Math.ceil(maxRawBodyBytes(6 * 1024 * 1024) / 3) * 4 <= 6 * 1024 * 1024);
+    });
+});
+
+describe("secret cache", () => {
+    it("treats empty, whitespace and the placeholder as unset, and trims a trailing newline", () => {
+        assert.equal(usableToken(""), undefined);
+        assert.equal(usableToken(" \n"), undefined);
+        assert.equal(usableToken(TOKEN_PLACEHOLDER), undefined);
+        assert.equal(usableToken("abc\n"), "abc");
+    });
+    it("does not cache failures", async () => {
+        let calls = 0;
+        const cache = new SecretCache({ get: async () => (++calls === 1 ? Promise.reject(new Error("throttled")) : "v") }, 60_000);
+        await assert.rejects(cache.get("r"));
+        assert.equal(await cache.get("r"), "v");
+        assert.equal(await cache.get("r"), "v");
+        assert.equal(calls, 2);
+    });
+});
+
+describe("lead-facing entry (src/index.ts)", () => {
+    it("loads no cloud SDK when imported by the Pulumi program", () => {
+        const script = `require("ts-node").register({ transpileOnly: true }); require("./src/index.ts");
+            const loaded = Object.keys(require.cache).filter((p) => /@aws-sdk[\\\\/]client-|google-auth-library/.test(p));
+            process.stdout.write(JSON.stringify(loaded));`;
+        const out = require("node:child_process").execFileSync(process.execPath, ["-e", script], { cwd: require("node:path").resolve(__dirname, ".."), encoding: "utf8" });
+        assert.deepEqual(JSON.parse(out), []);
+    });
+
+    it("buildProxyConfig writes the aliases the broker expects, for the hosts a caller may use", () => {
+        const { buildProxyConfig } = require("../src/index") as typeof import("../src/index");
+        const arn = "arn:aws:lambda:eu-west-1:111111111111:function:partner-access-broker-stag";
+        const all = buildProxyConfig(ROUTES, { cloud: "aws", functionArn: arn });
+        assert.equal(Object.keys(all.hosts).length, ROUTES.routes.length);
+        assert.deepEqual(all.hosts["api.partner.test"], { functionArn: arn, alias: aliasName("acme-logistics", "api.partner.test") });
+        const billing = buildProxyConfig(ROUTES, { cloud: "gcp", url: "https://broker-abc-ew.a.run.app" }, { caller: "billing@proj.iam.gserviceaccount.com" });
+        assert.deepEqual(Object.keys(billing.hosts), ["bearer.partner.test"]);
+        const chosen = buildProxyConfig(ROUTES, { cloud: "gcp", url: "https://broker-abc-ew.a.run.app" }, { hosts: ["QUERY.partner.test"] });
+        assert.deepEqual(chosen.hosts, { "query.partner.test": { url: "https://broker-abc-ew.a.run.app" } });
+    });
+});
