@@ -5,12 +5,26 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { deployPartnerAccess } from "./components/partner-access";
-import { loadCheckedPlan, rawStageConfig } from "./components/stage-inputs";
+import { InputError } from "./components/plan/problems";
+import { evaluationTime } from "./components/plan/validity";
+import { programConfigSource } from "./components/program-config";
+import { loadCheckedPlan } from "./components/stage-inputs";
 
-const plan = loadCheckedPlan(rawStageConfig(pulumi.runtime.allConfig()), `Pulumi.${pulumi.getStack()}.yaml`);
-const deployed = deployPartnerAccess(plan);
+function checkedPlan() {
+    try {
+        return loadCheckedPlan(programConfigSource(__dirname), { projectDir: __dirname, at: evaluationTime() });
+    } catch (e) {
+        // A RunError prints its message alone: the list of problems, no stack trace (pulumi/pulumi sdk/nodejs/cmd/run/run.ts).
+        if (e instanceof InputError) throw new pulumi.RunError(e.message);
+        throw e;
+    }
+}
+
+const deployed = deployPartnerAccess(checkedPlan());
 
 export const stage = deployed.stage;
+export const production = deployed.production;
+export const api = deployed.api;
 export const aws = deployed.aws;
 export const gcp = deployed.gcp;
 export const partners = deployed.partners;

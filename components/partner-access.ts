@@ -6,10 +6,27 @@ import { PartnerApi } from "./aws/partner-api";
 import { PartnerRoles } from "./aws/partner-roles";
 import { GcsFileExchange } from "./gcp/file-exchange";
 import { PartnerEndpoints } from "./gcp/partner-endpoints";
-import { ProjectServices } from "./gcp/project-services";
+import { BROKER_SERVICES, ProjectServices, REQUIRED_SERVICES } from "./gcp/project-services";
 import { WorkloadIdentity } from "./gcp/workload-identity";
 import { partnerOutputs } from "./partner-outputs";
 import { AccessPlan } from "./plan/access-plan";
+import { routeKey } from "./plan/routes";
+
+/**
+ * The GCP project number in config names the project in every federated
+ * member and audience; a wrong one would grant nothing (or someone else's
+ * pool). Like `allowedAccountIds` on AWS, the stack refuses to touch a project
+ * whose number differs: the provider's project comes through this check.
+ */
+function verifiedProject(plan: AccessPlan): pulumi.Output<string> {
+    const { project, projectNumber } = plan.stage.gcp;
+    return gcp.organizations.getProjectOutput({ projectId: project }).apply((p) => {
+        if (p.number !== projectNumber) {
+            throw new pulumi.RunError(`Pulumi.${plan.stage.stage}.yaml: partner-access:gcpProjectNumber is ${projectNumber}, but project ${project} has number ${p.number}`);
+        }
+        return project;
+    });
+}
 
 /**
  * Renders an access plan on both clouds. Explicit providers pin each stage to
@@ -24,7 +41,7 @@ export function deployPartnerAccess(plan: AccessPlan) {
         defaultTags: { tags: { "managed-by": "partner-access", "partner-access:stage": stage.stage } },
     });
     const gcpProvider = new gcp.Provider("gcp", {
-        project: stage.gcp.project,
+        project: verifiedProject(plan),
         region: stage.gcp.region,
         defaultLabels: { "managed-by": "partner-access", "partner-access-stage": stage.stage },
     });
@@ -35,33 +52,42 @@ export function deployPartnerAccess(plan: AccessPlan) {
     const api = new PartnerApi("partner-api", { plan }, awsOpts);
     const roles = new PartnerRoles("partner-roles", { plan, apiId: api.apiId }, awsOpts);
 
-    const services = new ProjectServices("gcp-services", { project: stage.gcp.project }, gcpOpts);
+    const services = new ProjectServices("gcp-services", {
+        project: stage.gcp.project,
+        services: [...REQUIRED_SERVICES, ...(plan.outbound.length > 0 ? BROKER_SERVICES : [])],
+    }, gcpOpts);
     const afterServices = { ...gcpOpts, dependsOn: [services] };
-    const gcsFiles = new GcsFileExchange("gcs-file-exchange", { plan }, afterServices);
     const federation = new WorkloadIdentity("workload-identity", { plan }, afterServices);
-    const endpoints = plan.partners.some((p) => p.gcp.routes.length > 0)
+    const gcsFiles = new GcsFileExchange("gcs-file-exchange", { plan, poolId: federation.poolId }, afterServices);
+    const endpoints = plan.partners.some((p) => p.gcp.activeRoutes.length > 0)
         ? new PartnerEndpoints("partner-endpoints", { plan }, afterServices)
         : undefined;
 
+    const ids = pulumi.all([api.apiId, federation.poolId, pulumi.all(federation.providerIds), endpoints?.serviceName]);
     return {
         stage: stage.stage,
+        production: stage.production,
+        api: { routes: plan.routes.map(routeKey) },
         aws: {
             accountId: stage.aws.accountId,
             region: stage.aws.region,
             bucketName: files.bucketName,
             apiId: api.apiId,
             invokeUrl: api.invokeUrl,
+            backendClientCertificate: api.clientCertificatePem,
             roleArns: roles.roleArns,
         },
         gcp: {
             project: stage.gcp.project,
+            projectNumber: stage.gcp.projectNumber,
             bucketName: gcsFiles.bucketName,
             endpointsHost: endpoints?.serviceName,
             endpointsUrl: endpoints?.url,
             audience: endpoints?.audience,
+            gatewayServiceAccount: endpoints?.gatewayServiceAccount,
             workloadIdentityPool: federation.poolName,
         },
-        partners: api.apiId.apply((apiId) => partnerOutputs(plan, apiId)),
+        partners: ids.apply(([apiId, poolId, providerIds, endpointsService]) => partnerOutputs(plan, { apiId, poolId, providerIds, endpointsService })),
         excludedPartners: plan.excluded,
     };
 }

@@ -31,13 +31,15 @@ export function generateRegistry(o: GenerateOptions): Record<string, unknown> {
         const uid = (n: number) => String(10n ** 20n + BigInt(i * 10 + n));
         const env = (name: string, n: number) => ({
             aws: rand() < 0.1 ? [`arn:aws:iam::${account(n)}:user/${slug}-${name}`] : [`arn:aws:iam::${account(n)}:role/${slug}-${name}`],
-            gcp: [{ email: `${slug}-${name}@${slug}-${name}.iam.gserviceaccount.com`, ...(rand() < 0.5 ? { uniqueId: uid(n) } : {}) }],
+            gcp: [{ email: `${slug.replace(/-/g, "")}-${name}@${slug}-${name}.iam.gserviceaccount.com`, ...(rand() < 0.5 ? { uniqueId: uid(n) } : {}) }],
         });
         const api = () => pick<unknown>(["all", [], [pick(GENERATED_ROUTES)], ["GET /orders/*"], ["* /invoices/*", "GET /catalog"]]);
+        const window = rand() < 0.2 ? { expires: `${2027 + (i % 3)}-0${1 + (i % 9)}-15` } : {};
         partners.push({
             slug,
             name: `Partner ${i}`,
             contact: `ops@${slug}.example`,
+            ...window,
             identities: { dev: env("dev", 1), stag: env("stag", 2), prod: env("prod", 3) },
             aws: {
                 connect: i % directEvery === directEvery - 1 ? "direct" : "assume-role",
@@ -46,9 +48,15 @@ export function generateRegistry(o: GenerateOptions): Record<string, unknown> {
                 api: api(),
             },
             gcp: { files: pick(FILES), api: api() },
+            ...(i % 50 === 7 ? { outbound: [{ host: `api.${slug}.example`, token: { header: "X-Api-Key" }, callers: { prod: { aws: ["arn:aws:iam::222222222222:role/orders-sync"] }, stag: { aws: ["arn:aws:iam::111111111111:role/orders-sync"] } } }] } : {}),
         });
     }
-    return { version: 1, api: { routes: GENERATED_ROUTES }, partners };
+    return {
+        version: 2,
+        environments: { dev: { production: false }, stag: { production: false }, prod: { production: true } },
+        api: { routes: GENERATED_ROUTES },
+        partners,
+    };
 }
 
 export function generateRegistryYaml(o: GenerateOptions): string {

@@ -11,7 +11,14 @@ export interface CloudIdentity {
     accountId: string;
     region: string;
     project: string;
+    /** The project's real number: what `gcp.organizations.getProject` answers (tests make it differ from config). */
     projectNumber: string;
+    /**
+     * Random values a provider draws at create time (RandomId): a fresh seed
+     * stands for a fresh creation. Resources that already exist keep their
+     * state; the deploy-sequence tests model that.
+     */
+    seed: string;
 }
 
 const hash = (s: string, n: number) => crypto.createHash("sha256").update(s).digest("hex").slice(0, n);
@@ -20,8 +27,13 @@ const apiGatewayId = (s: string) => BigInt("0x" + hash(s, 15)).toString(36).padS
 
 export function cloudMocks(c: CloudIdentity): pulumi.runtime.Mocks {
     return {
-        // The program makes no invokes: its account, region and project come from validated config.
-        call: () => ({}),
+        // The one invoke: the project number check (components/partner-access.ts).
+        call(args) {
+            if (args.token === "gcp:organizations/getProject:getProject") {
+                return { projectId: args.inputs.projectId, number: c.projectNumber, name: args.inputs.projectId };
+            }
+            throw new Error(`the program made an invoke the mocks do not model: ${args.token}`);
+        },
         newResource(args) {
             const i = args.inputs;
             const id = (v: string) => ({ id: v, state: { ...i } });
@@ -39,8 +51,12 @@ export function cloudMocks(c: CloudIdentity): pulumi.runtime.Mocks {
                         executionArn: `arn:aws:execute-api:${c.region}:${c.accountId}:${apiId}`,
                     });
                 }
-                case "aws:apigateway/resource:Resource":
-                    return withState(apiGatewayId(`${args.name}`), { path: `/${i.pathPart}` });
+                case "aws:apigateway/clientCertificate:ClientCertificate":
+                    return withState(hash(args.name, 6), { pemEncodedCertificate: `-----BEGIN CERTIFICATE-----\nMOCK${hash(args.name, 40)}\n-----END CERTIFICATE-----\n` });
+                case "random:index/randomId:RandomId": {
+                    const hex = hash(`${c.seed}/${args.name}`, (i.byteLength ?? 4) * 2);
+                    return withState(hex, { hex, dec: BigInt("0x" + hex).toString(), b64Std: Buffer.from(hex, "hex").toString("base64") });
+                }
                 case "aws:apigateway/deployment:Deployment":
                     return id(apiGatewayId(`deployment/${args.name}`));
                 case "aws:apigateway/stage:Stage":

@@ -4,8 +4,6 @@
  * with the arguments the CrossGuard analyzer would pass.
  */
 import { EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
-import * as fs from "fs";
-import * as path from "path";
 import { policies } from "../policy-pack/policies";
 import { SynthResource, UNKNOWN, mapDeep } from "./synth";
 
@@ -74,13 +72,18 @@ export function runPolicies(resources: SynthResource[], config: Record<string, o
 }
 
 /**
- * Policy configuration for a synth directory: the plan synth wrote beside the
- * resources says which stack it is, whether it is production, and its registry.
+ * Runs the policies as the Pulumi CLI runs the pack for a stack: no policy
+ * configuration, and the stack's name and config in the environment the
+ * Node.js language host sets (PULUMI_NODEJS_STACK, PULUMI_NODEJS_PROJECT,
+ * PULUMI_CONFIG; see policy-pack/policies/stack-context.ts).
  */
-export function policyConfigFor(synthDir: string): Record<string, object> {
-    const planFile = path.join(synthDir, "plan.json");
-    const plan = fs.existsSync(planFile) ? JSON.parse(fs.readFileSync(planFile, "utf8")) : undefined;
-    const stack = plan?.stage?.stage ?? path.basename(synthDir);
-    const registry = path.resolve(path.join(__dirname, ".."), plan?.stage?.registryFile ?? "partners.yaml");
-    return { "stage-isolation": { stack, productionStacks: plan?.stage?.production ? [stack] : ["prod"], registry } };
+export function runPoliciesAsCli(resources: SynthResource[], stack: string, config: Record<string, string>, policyConfig: Record<string, object> = {}): Violation[] {
+    const keys = ["PULUMI_NODEJS_STACK", "PULUMI_NODEJS_PROJECT", "PULUMI_CONFIG"] as const;
+    const saved = keys.map((k) => process.env[k]);
+    Object.assign(process.env, { PULUMI_NODEJS_STACK: stack, PULUMI_NODEJS_PROJECT: "partner-access", PULUMI_CONFIG: JSON.stringify(config) });
+    try {
+        return runPolicies(resources, policyConfig);
+    } finally {
+        keys.forEach((k, i) => (saved[i] === undefined ? delete process.env[k] : (process.env[k] = saved[i])));
+    }
 }

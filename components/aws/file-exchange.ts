@@ -10,7 +10,9 @@ export interface FileExchangeArgs {
 /**
  * The stage's S3 bucket for file exchange. Partner data outlives the stack:
  * the bucket is protected and retained on delete, versioned, and partners can
- * neither delete objects nor object versions.
+ * neither delete nor overwrite objects. Its guards (public access block,
+ * ownership, encryption, versioning, policy) are retained on delete too: a
+ * destroyed stack leaves a bucket exactly as locked as it was.
  */
 export class FileExchange extends pulumi.ComponentResource {
     readonly bucketName: pulumi.Output<string>;
@@ -20,6 +22,7 @@ export class FileExchange extends pulumi.ComponentResource {
         super("partner-access:aws:FileExchange", name, {}, opts);
         const { plan } = args;
         const child = { parent: this };
+        const guard = { parent: this, retainOnDelete: true };
 
         const bucket = new aws.s3.Bucket(`${name}-bucket`, {
             bucket: plan.names.awsBucket,
@@ -32,22 +35,23 @@ export class FileExchange extends pulumi.ComponentResource {
             blockPublicPolicy: true,
             ignorePublicAcls: true,
             restrictPublicBuckets: true,
-        }, child);
+        }, guard);
 
         new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
             bucket: bucket.id,
             rule: { objectOwnership: "BucketOwnerEnforced" },
-        }, child);
+        }, guard);
 
+        // SSE-S3. (S3 Bucket Keys reduce KMS calls; they do nothing for SSE-S3, so none is set.)
         new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
             bucket: bucket.id,
-            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-        }, child);
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+        }, guard);
 
         const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, {
             bucket: bucket.id,
             versioningConfiguration: { status: "Enabled" },
-        }, child);
+        }, guard);
 
         new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
             bucket: bucket.id,
@@ -64,7 +68,7 @@ export class FileExchange extends pulumi.ComponentResource {
         new aws.s3.BucketPolicy(`${name}-policy`, {
             bucket: bucket.id,
             policy: JSON.stringify(bucketPolicy(plan)),
-        }, { ...child, dependsOn: [publicAccess] });
+        }, { ...guard, dependsOn: [publicAccess] });
 
         this.bucketName = bucket.bucket;
         this.bucketArn = bucket.arn;

@@ -1,5 +1,5 @@
 /** IAM policy document types and helpers shared by every AWS document builder. */
-import { accountOfArn, isRootArn } from "../plan/identifiers";
+import { accountOfArn, isRootArn } from "../plan/identities";
 
 export type Principal = "*" | { AWS?: string | string[]; Federated?: string; Service?: string | string[] };
 export type Condition = Record<string, Record<string, string | string[] | boolean>>;
@@ -28,9 +28,14 @@ export function policySize(doc: PolicyDocument): number {
     return JSON.stringify(doc).length;
 }
 
-/** Statement ids allow only [A-Za-z0-9]. */
-export function sid(...parts: string[]): string {
-    return parts.map((p) => p.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase()).replace(/^./, (c) => c.toUpperCase())).join("");
+/**
+ * Statement ids allow only [A-Za-z0-9] and must be unique in a document. A
+ * slug has no capitals, so writing each `-` as `X` and capitalising the other
+ * parts is one-to-one: two slugs never share a statement id
+ * (`a-1` -> `aX1`, `a1` -> `a1`).
+ */
+export function sid(slug: string, ...parts: string[]): string {
+    return slug.replace(/-/g, "X") + parts.map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join("");
 }
 
 /**

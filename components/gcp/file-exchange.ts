@@ -1,17 +1,18 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessPlan } from "../plan/access-plan";
-import { storageBindings } from "./storage-bindings";
+import { folderPolicies, policyData } from "./folder-policy";
 
 export interface GcsFileExchangeArgs {
     plan: AccessPlan;
+    /** Workload Identity pool id (its members name it). */
+    poolId: pulumi.Input<string>;
 }
 
 /**
  * The stage's GCS bucket: uniform access, public access prevention enforced,
  * versioned with soft delete, protected and retained on delete. Each partner
- * prefix is a managed folder carrying that partner's members only, one
- * authoritative binding per role.
+ * prefix is a managed folder whose whole IAM policy is rendered from the plan.
  */
 export class GcsFileExchange extends pulumi.ComponentResource {
     readonly bucketName: pulumi.Output<string>;
@@ -27,7 +28,7 @@ export class GcsFileExchange extends pulumi.ComponentResource {
             uniformBucketLevelAccess: true,
             publicAccessPrevention: "enforced",
             versioning: { enabled: true },
-            // Overwritten versions expire as on S3; live objects are never touched.
+            // Noncurrent versions (only an operator's delete makes one: partner writes are create-only) expire as on S3.
             lifecycleRules: [{
                 action: { type: "Delete" },
                 condition: { daysSinceNoncurrentTime: plan.stage.gcp.noncurrentVersionRetentionDays, withState: "ARCHIVED" },
@@ -37,22 +38,16 @@ export class GcsFileExchange extends pulumi.ComponentResource {
             labels: { "partner-access-stage": plan.stage.stage },
         }, { parent: this, protect: true, retainOnDelete: true });
 
-        const folders = new Map<string, gcp.storage.ManagedFolder>();
-        storageBindings(plan).forEach((b) => {
-            let folder = folders.get(b.slug);
-            if (!folder) {
-                // forceDestroy: removing a partner deletes its folder and so its IAM policy; its objects stay in the bucket.
-                folder = new gcp.storage.ManagedFolder(`${name}-${b.slug}`, { bucket: bucket.name, name: b.folder, forceDestroy: true }, { parent: this });
-                folders.set(b.slug, folder);
-            }
-            new gcp.storage.ManagedFolderIamBinding(`${name}-${b.slug}-${b.role.replace("roles/storage.", "")}`, {
+        const policies = pulumi.output(args.poolId).apply((poolId) => folderPolicies(plan, poolId));
+        for (const p of plan.partners.filter((x) => x.gcp.storageRoles.length > 0)) {
+            // Removing a partner deletes its folder (and so its IAM policy); its objects stay in the bucket.
+            const folder = new gcp.storage.ManagedFolder(`${name}-${p.slug}`, { bucket: bucket.name, name: p.prefix, forceDestroy: true }, { parent: this });
+            new gcp.storage.ManagedFolderIamPolicy(`${name}-${p.slug}`, {
                 bucket: bucket.name,
                 managedFolder: folder.name,
-                role: b.role,
-                members: b.members,
-                condition: b.condition,
+                policyData: policies.apply((all) => policyData(all.find((f) => f.slug === p.slug)!)),
             }, { parent: this });
-        });
+        }
 
         this.bucketName = bucket.name;
         this.bucketUrl = bucket.url;

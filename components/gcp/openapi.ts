@@ -1,11 +1,14 @@
 /**
  * The Cloud Endpoints (ESPv2) OpenAPI 2.0 document, from the plan. Each
  * partner service account is its own JWT issuer; each route lists only the
- * issuers of partners granted it. A route granted to nobody is left out, so
- * ESPv2 refuses it: an empty `security` would mean "no authentication".
+ * issuers of partners granted it at the evaluation time. A route granted to
+ * nobody is left out, so ESPv2 refuses it: an empty `security` would mean "no
+ * authentication". OpenAPI cannot express time: a grant outside its window is
+ * absent, and the daily deploy brings the document up to date.
  */
 import { AccessPlan } from "../plan/access-plan";
-import { routeKey } from "../plan/routes";
+import { pathParams, routeKey } from "../plan/routes";
+import { operationId } from "../aws/rest-api-definition";
 
 export const JWKS_BASE = "https://www.googleapis.com/robot/v1/metadata/x509/";
 
@@ -14,14 +17,7 @@ export function securityName(slug: string, email: string): string {
     return `${slug}--${email.split("@")[0]}--${email.split("@")[1].split(".")[0]}`;
 }
 
-export function endpointsAudience(plan: AccessPlan): string {
-    return `https://${plan.names.endpointsService}`;
-}
-
-function operationId(method: string, path: string): string {
-    const words = path.split("/").filter(Boolean).map((s) => s.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, c) => (c ?? "").toUpperCase()));
-    return [method.toLowerCase(), ...words.map((w) => w.charAt(0).toUpperCase() + w.slice(1))].join("");
-}
+export const endpointsAudience = (serviceName: string) => `https://${serviceName}`;
 
 export interface OpenApiDocument {
     swagger: "2.0";
@@ -29,17 +25,17 @@ export interface OpenApiDocument {
     host: string;
     schemes: string[];
     produces: string[];
-    "x-google-backend"?: { address: string; path_translation: string; deadline: number };
+    "x-google-backend"?: { address: string; jwt_audience: string; path_translation: string; deadline: number };
     securityDefinitions: Record<string, Record<string, unknown>>;
     paths: Record<string, Record<string, unknown>>;
 }
 
-export function openApiDocument(plan: AccessPlan): OpenApiDocument {
-    const audience = endpointsAudience(plan);
+export function openApiDocument(plan: AccessPlan, serviceName: string): OpenApiDocument {
+    const audience = endpointsAudience(serviceName);
     const securityDefinitions: OpenApiDocument["securityDefinitions"] = {};
     const grantees = new Map<string, string[]>(); // route key -> security names
     for (const p of plan.partners) {
-        if (p.gcp.routes.length === 0) continue;
+        if (p.gcp.activeRoutes.length === 0) continue;
         for (const email of p.gcp.serviceAccounts) {
             const name = securityName(p.slug, email);
             securityDefinitions[name] = {
@@ -51,17 +47,16 @@ export function openApiDocument(plan: AccessPlan): OpenApiDocument {
                 "x-google-jwks_uri": `${JWKS_BASE}${email}`,
                 "x-google-audiences": audience,
             };
-            for (const r of p.gcp.routes) grantees.set(routeKey(r), [...(grantees.get(routeKey(r)) ?? []), name]);
+            for (const r of p.gcp.activeRoutes) grantees.set(routeKey(r), [...(grantees.get(routeKey(r)) ?? []), name]);
         }
     }
     const paths: OpenApiDocument["paths"] = {};
     for (const r of plan.routes) {
         const names = grantees.get(routeKey(r));
         if (!names) continue;
-        const params = [...r.path.matchAll(/\{([A-Za-z][A-Za-z0-9_]*)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, type: "string" }));
-        paths[r.path] = paths[r.path] ?? {};
-        paths[r.path][r.method.toLowerCase()] = {
-            operationId: operationId(r.method, r.path),
+        const params = pathParams(r.path).map((name) => ({ name, in: "path", required: true, type: "string" }));
+        (paths[r.path] ??= {})[r.method.toLowerCase()] = {
+            operationId: operationId(r),
             summary: `${routeKey(r)} (partners: ${[...new Set(names.map((n) => n.split("--")[0]))].join(", ")})`,
             ...(params.length > 0 ? { parameters: params } : {}),
             // A list of requirements is OR: any one granted partner's token passes.
@@ -73,10 +68,12 @@ export function openApiDocument(plan: AccessPlan): OpenApiDocument {
     return {
         swagger: "2.0",
         info: { title: plan.names.apiName, description: `Partner API (${plan.stage.stage}); Google-signed service account JWTs only`, version: "1.0.0" },
-        host: plan.names.endpointsService,
+        host: serviceName,
         schemes: ["https"],
         produces: ["application/json"],
-        ...(backend ? { "x-google-backend": { address: backend, path_translation: "APPEND_PATH_TO_ADDRESS", deadline: 30 } } : {}),
+        // ESPv2 calls the backend with an ID token of its own service account for this audience: the backend
+        // refuses anything else (README, "Backend contract").
+        ...(backend ? { "x-google-backend": { address: backend, jwt_audience: backend, path_translation: "APPEND_PATH_TO_ADDRESS", deadline: 30 } } : {}),
         securityDefinitions,
         paths,
     };

@@ -12,13 +12,16 @@ export const REQUIRED_SERVICES = [
     "endpoints.googleapis.com",
 ];
 
+/** Only when partners have outbound hosts: the token broker (a Cloud Run function built by Cloud Build) and its secrets. */
+export const BROKER_SERVICES = ["secretmanager.googleapis.com", "cloudfunctions.googleapis.com", "cloudbuild.googleapis.com", "artifactregistry.googleapis.com"];
+
 /** Enables the Google APIs the stage uses; never disables them on destroy (other workloads may share the project). */
 export class ProjectServices extends pulumi.ComponentResource {
     readonly services: gcp.projects.Service[];
 
-    constructor(name: string, args: { project: string }, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: { project: string; services: string[] }, opts?: pulumi.ComponentResourceOptions) {
         super("partner-access:gcp:ProjectServices", name, {}, opts);
-        this.services = REQUIRED_SERVICES.map((service) => new gcp.projects.Service(`${name}-${service.split(".")[0]}`, {
+        this.services = args.services.map((service) => new gcp.projects.Service(`${name}-${service.split(".")[0]}`, {
             project: args.project,
             service,
             disableOnDestroy: false,

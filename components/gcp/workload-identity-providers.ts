@@ -1,11 +1,10 @@
 /**
  * Workload Identity Federation for AWS partners, from the plan: one AWS
- * provider per partner AWS account (Google admits one provider per account in
- * a pool), whose attribute condition admits exactly the accepted ARNs.
+ * provider per partner AWS account (an AWS provider names one account), whose
+ * attribute condition admits exactly the accepted ARNs.
  */
 import { AccessPlan } from "../plan/access-plan";
-import { accountOfArn } from "../plan/identifiers";
-import { awsRoleAttribute } from "./storage-bindings";
+import { accountOfArn, awsRoleAttribute } from "../plan/identities";
 
 /** Google's default AWS mapping, written out so the principalSet members are stable. */
 export const AWS_ATTRIBUTE_MAPPING: Record<string, string> = {
@@ -15,8 +14,15 @@ export const AWS_ATTRIBUTE_MAPPING: Record<string, string> = {
         "assertion.arn.contains('assumed-role') ? assertion.arn.extract('{account_arn}assumed-role/') + 'assumed-role/' + assertion.arn.extract('assumed-role/{role_name}/') : assertion.arn",
 };
 
+/** Google's limit on an attribute condition (magic-modules WorkloadIdentityPoolProvider.yaml: "The maximum length ... is 4096 characters"). */
+export const ATTRIBUTE_CONDITION_MAX_CHARS = 4096;
+/** Pool and provider ids: 4-32 characters (ibid.). Google keeps a deleted id for 30 days, so each incarnation gets a random suffix. */
+export const WORKLOAD_IDENTITY_ID_MAX = 32;
+export const RANDOM_SUFFIX_HEX = 6;
+
 export interface AwsProviderSpec {
-    providerId: string;
+    /** Provider id without its random suffix. */
+    providerIdBase: string;
     accountId: string;
     /** Partners whose identities this provider admits. */
     partners: string[];
@@ -39,7 +45,7 @@ export function awsProviderSpecs(plan: AccessPlan): AwsProviderSpec[] {
     return [...byAccount.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([accountId, e]) => {
         const roles = [...e.roles].sort();
         return {
-            providerId: `aws-${accountId}`,
+            providerIdBase: `aws-${accountId}`,
             accountId,
             partners: [...e.partners].sort(),
             roles,
@@ -48,9 +54,14 @@ export function awsProviderSpecs(plan: AccessPlan): AwsProviderSpec[] {
     });
 }
 
+/** `<base>-<hex>` within Google's 32 characters: the base is shortened, never the suffix. */
+export function withSuffix(base: string, hex: string): string {
+    return `${base.slice(0, WORKLOAD_IDENTITY_ID_MAX - hex.length - 1).replace(/-+$/, "")}-${hex}`;
+}
+
 /** `//iam.googleapis.com/...` audience a federated AWS caller presents to Google STS. */
-export function workloadIdentityAudience(plan: AccessPlan, accountId: string): string {
-    return `//iam.googleapis.com/projects/${plan.stage.gcp.projectNumber}/locations/global/workloadIdentityPools/${plan.names.workloadIdentityPool}/providers/aws-${accountId}`;
+export function workloadIdentityAudience(projectNumber: string, poolId: string, providerId: string): string {
+    return `//iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${poolId}/providers/${providerId}`;
 }
 
 /**
@@ -58,11 +69,11 @@ export function workloadIdentityAudience(plan: AccessPlan, accountId: string): s
  * client libraries (what `gcloud iam workload-identity-pools create-cred-config
  * --aws` writes). No impersonation: the federated principal is granted directly.
  */
-export function credentialConfig(plan: AccessPlan, accountId: string): Record<string, unknown> {
+export function credentialConfig(audience: string): Record<string, unknown> {
     return {
         universe_domain: "googleapis.com",
         type: "external_account",
-        audience: workloadIdentityAudience(plan, accountId),
+        audience,
         subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
         token_url: "https://sts.googleapis.com/v1/token",
         credential_source: {

@@ -1,22 +1,23 @@
 /**
- * The access plan: registry + stage config -> who may do what, where, in this
- * stage. Plain data, no Pulumi. Every component renders this plan and nothing
- * else decides who gets what; tests check rendered policies against it.
+ * The access plan: registry + stage config -> who may do what, where, when,
+ * in this stage. Plain data, no Pulumi. Every component renders this plan and
+ * nothing else decides who gets what; tests and review tools check rendered
+ * documents against it.
  */
-import { isRootArn } from "./identifiers";
-import { FileAccess, GcpIdentity, Partner, Registry } from "./registry";
+import { S3Grant, gcsRoles, s3Grant } from "./capabilities";
+import { isRootArn } from "./identities";
+import { GcpIdentity, Outbound, Partner, Registry, Retired } from "./registry";
 import { Route, expand } from "./routes";
+import { FileAccess } from "./schema";
 import { StageConfig } from "./stage-config";
+import { Window, intersect, windowState } from "./validity";
 
-export interface S3Grant {
-    /** Object actions on `<bucket>/<prefix>*`. */
-    objectActions: string[];
-    /** s3:ListBucket, conditioned on `s3:prefix` under the partner's prefix. */
-    list: boolean;
-}
+export type { S3Grant };
 
 export interface AwsPartnerPlan {
     connect: "assume-role" | "direct";
+    /** The registry's access level, as held in this stage ("none" when no identity here can hold it). */
+    access: FileAccess;
     externalId?: string;
     /** AWS principals (role/user/root ARNs) accepted in this stage. */
     principals: string[];
@@ -24,18 +25,37 @@ export interface AwsPartnerPlan {
     googleIdentities: Required<GcpIdentity>[];
     files: S3Grant;
     routes: Route[];
+    /** When the AWS grant holds (partner and grant windows intersected); rendered as aws:CurrentTime conditions. */
+    window: Window;
     /** The partner's role in our account; absent when nobody needs one (direct only, or no grant). */
     role?: { name: string; path: string; arn: string; trustsAwsPrincipals: boolean; trustsGoogle: boolean };
 }
 
 export interface GcpPartnerPlan {
+    access: FileAccess;
     /** Service account emails accepted in this stage. */
     serviceAccounts: string[];
     /** AWS role/user ARNs admitted through Workload Identity Federation (account roots never are). */
     federatedAwsPrincipals: string[];
     /** Predefined Cloud Storage roles on the partner's prefix. */
     storageRoles: string[];
+    /** Routes granted (whatever the time). */
     routes: Route[];
+    /**
+     * Routes the Endpoints document serves at the evaluation time: OpenAPI
+     * cannot express time, so a grant outside its window is left out and the
+     * daily deploy adds or removes it.
+     */
+    activeRoutes: Route[];
+    window: Window;
+}
+
+export interface OutboundPlan {
+    partner: string;
+    host: string;
+    token: Outbound["token"];
+    /** Our identities allowed to call this host through the broker, in this stage. */
+    callers: { aws: string[]; gcp: string[] };
 }
 
 export interface PartnerPlan {
@@ -57,34 +77,34 @@ export interface StageNames {
     rolePath: string;
     apiName: string;
     apiStageName: string;
-    endpointsService: string;
-    workloadIdentityPool: string;
+    /** Base of ids Google keeps for 30 days after deletion; the components add a random suffix per incarnation. */
+    endpointsServiceBase: string;
+    workloadIdentityPoolBase: string;
 }
 
 export interface AccessPlan {
     stage: StageConfig;
     names: StageNames;
+    /** The instant the plan was evaluated at (ISO): decides what the Endpoints document serves. */
+    evaluatedAt: string;
+    /** Partner environments (from the registry) and which are production. */
+    environments: Record<string, { production: boolean }>;
     routes: Route[];
     partners: PartnerPlan[];
     /** Registry partners with no identity accepted in this stage: they get nothing here. */
     excluded: { slug: string; reason: string }[];
-}
-
-export const READ_ACTIONS = ["s3:GetObject"];
-export const WRITE_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
-
-/** Partners read and create; nobody outside operations deletes (versioning keeps overwritten data). */
-export function s3Grant(access: FileAccess): S3Grant {
-    const read = access === "read" || access === "read-write";
-    const write = access === "write" || access === "read-write";
-    return { objectActions: [...(read ? READ_ACTIONS : []), ...(write ? WRITE_ACTIONS : [])], list: read };
-}
-
-export function gcsRoles(access: FileAccess): string[] {
-    return [
-        ...(access === "read" || access === "read-write" ? ["roles/storage.objectViewer"] : []),
-        ...(access === "write" || access === "read-write" ? ["roles/storage.objectCreator"] : []),
-    ];
+    retired: Retired[];
+    /**
+     * Partner APIs our own services call through the token broker, with the
+     * identities of ours this stage lets call each (independent of whether the
+     * partner itself has identities in this stage).
+     */
+    outbound: OutboundPlan[];
+    /**
+     * For review only: each partner's identities in environments this stage
+     * does NOT accept. Nothing here may reach anything in this stage.
+     */
+    otherStageIdentities: Record<string, { aws: string[]; gcp: string[] }>;
 }
 
 export function partnerPrefix(slug: string): string {
@@ -99,12 +119,12 @@ export function stageNames(stage: StageConfig): StageNames {
         rolePath: `/${stage.namePrefix}/${stage.stage}/`,
         apiName: `${base}-partner-api`,
         apiStageName: stage.stage,
-        endpointsService: `${base}.endpoints.${stage.gcp.project}.cloud.goog`,
-        workloadIdentityPool: base,
+        endpointsServiceBase: base,
+        workloadIdentityPoolBase: base,
     };
 }
 
-export function buildPlan(registry: Registry, stage: StageConfig): AccessPlan {
+export function buildPlan(registry: Registry, stage: StageConfig, at: Date): AccessPlan {
     const names = stageNames(stage);
     const partners: PartnerPlan[] = [];
     const excluded: AccessPlan["excluded"] = [];
@@ -114,9 +134,22 @@ export function buildPlan(registry: Registry, stage: StageConfig): AccessPlan {
             excluded.push({ slug: p.slug, reason: `no identities for ${stage.acceptedEnvironments.join(", ")}` });
             continue;
         }
-        partners.push(planPartner(p, environments, registry.routes, stage, names));
+        partners.push(planPartner(p, environments, registry.routes, stage, names, at));
     }
-    return { stage, names, routes: registry.routes, partners, excluded };
+    const outbound = registry.partners.flatMap((p) => p.outbound.map((o) => ({
+        partner: p.slug,
+        host: o.host,
+        token: o.token,
+        callers: { aws: o.callers[stage.stage]?.aws ?? [], gcp: o.callers[stage.stage]?.gcp ?? [] },
+    }))).filter((o) => o.callers.aws.length + o.callers.gcp.length > 0);
+    const otherStageIdentities = Object.fromEntries(registry.partners.map((p) => {
+        const envs = Object.keys(p.identities).filter((e) => !stage.acceptedEnvironments.includes(e));
+        return [p.slug, { aws: envs.flatMap((e) => p.identities[e].aws), gcp: envs.flatMap((e) => p.identities[e].gcp.map((g) => g.email)) }];
+    }));
+    return {
+        stage, names, evaluatedAt: at.toISOString(), environments: registry.environments, routes: registry.routes, partners, excluded,
+        retired: registry.retired, outbound, otherStageIdentities,
+    };
 }
 
 function unique<T>(xs: T[], key: (x: T) => string = String): T[] {
@@ -124,7 +157,7 @@ function unique<T>(xs: T[], key: (x: T) => string = String): T[] {
     return xs.filter((x) => !seen.has(key(x)) && (seen.add(key(x)), true));
 }
 
-function planPartner(p: Partner, environments: string[], catalogue: Route[], stage: StageConfig, names: StageNames): PartnerPlan {
+function planPartner(p: Partner, environments: string[], catalogue: Route[], stage: StageConfig, names: StageNames, at: Date): PartnerPlan {
     const ids = environments.map((e) => p.identities[e]);
     const awsPrincipals = unique(ids.flatMap((i) => i.aws));
     const serviceAccounts = unique(ids.flatMap((i) => i.gcp), (g) => g.email);
@@ -135,8 +168,6 @@ function planPartner(p: Partner, environments: string[], catalogue: Route[], sta
     const googleIdentities = awsRequested ? serviceAccounts.filter((g): g is Required<GcpIdentity> => !!g.uniqueId) : [];
     const principals = awsRequested ? awsPrincipals : [];
     const awsHeld = principals.length > 0 || googleIdentities.length > 0;
-    const files = s3Grant(awsHeld ? p.aws.files : "none");
-    const awsRoutes = awsHeld ? routesOf(p.aws.api) : [];
     const trustsAwsPrincipals = p.aws.connect === "assume-role" && principals.length > 0;
     const trustsGoogle = googleIdentities.length > 0;
     const roleName = `${stage.namePrefix}-${stage.stage}-${p.slug}`;
@@ -146,6 +177,7 @@ function planPartner(p: Partner, environments: string[], catalogue: Route[], sta
     const federatedAwsPrincipals = gcsRoles(p.gcp.files).length > 0 ? awsPrincipals.filter((a) => !isRootArn(a)) : [];
     const storageRoles = gcpEmails.length > 0 || federatedAwsPrincipals.length > 0 ? gcsRoles(p.gcp.files) : [];
     const gcpRoutes = gcpEmails.length > 0 ? routesOf(p.gcp.api) : [];
+    const gcpWindow = intersect(p, p.gcp);
     return {
         slug: p.slug,
         name: p.name,
@@ -154,11 +186,13 @@ function planPartner(p: Partner, environments: string[], catalogue: Route[], sta
         prefix: partnerPrefix(p.slug),
         aws: {
             connect: p.aws.connect,
+            access: awsHeld ? p.aws.files : "none",
             externalId: p.aws.externalId,
             principals,
             googleIdentities,
-            files,
-            routes: awsRoutes,
+            files: s3Grant(awsHeld ? p.aws.files : "none"),
+            routes: awsHeld ? routesOf(p.aws.api) : [],
+            window: intersect(p, p.aws),
             role: trustsAwsPrincipals || trustsGoogle
                 ? {
                     name: roleName,
@@ -170,10 +204,13 @@ function planPartner(p: Partner, environments: string[], catalogue: Route[], sta
                 : undefined,
         },
         gcp: {
+            access: storageRoles.length > 0 ? p.gcp.files : "none",
             serviceAccounts: storageRoles.length > 0 || gcpRoutes.length > 0 ? gcpEmails : [],
             federatedAwsPrincipals,
             storageRoles,
             routes: gcpRoutes,
+            activeRoutes: windowState(gcpWindow, at) === "active" ? gcpRoutes : [],
+            window: gcpWindow,
         },
     };
 }

@@ -1,20 +1,18 @@
 /**
- * The partner registry (`partners.yaml`): parsed and validated into plain data.
+ * The partner registry (`partners.yaml`): parsed, checked against the schema
+ * (schema.ts), then against the rules a schema cannot express: references to
+ * the catalogue and to declared environments, one owner per identity (by what
+ * each identity covers), retired slugs never reused, windows that make sense.
  * Every problem is collected and reported at once; nothing here knows Pulumi.
  */
 import * as fs from "fs";
-import * as YAML from "yaml";
-import {
-    AWS_ROLE_OR_USER_ARN, AWS_ROOT_ARN, ENVIRONMENT, EXTERNAL_ID, GCP_SERVICE_ACCOUNT_EMAIL, GCP_UNIQUE_ID, SLUG,
-    wildcardReason,
-} from "./identifiers";
-import { InputError, PartnerProblems, Problems } from "./problems";
-import { Route, RoutePattern, matches, parseRoute, parseRoutePattern, routeKey } from "./routes";
-
-export const FILE_ACCESS = ["none", "read", "write", "read-write"] as const;
-export type FileAccess = (typeof FILE_ACCESS)[number];
-export const CONNECT_MODES = ["assume-role", "direct"] as const;
-export type ConnectMode = (typeof CONNECT_MODES)[number];
+import { AwsIdentity, awsIdentity, gcpIdentityKeys, overlaps } from "./identities";
+import { InputError, Problems, dotted } from "./problems";
+import { Route, RoutePattern, expand, isParam, parseRoute, parseRoutePattern, routeKey, segments } from "./routes";
+import { ConnectMode, DEFAULT_GRANT, FileAccess, OutboundDocument, PartnerDocument, RegistryDocument, RegistrySchema } from "./schema";
+import { checkSchema } from "./schema-check";
+import { Window, instant } from "./validity";
+import { YamlSource } from "./yaml-source";
 
 export interface GcpIdentity {
     email: string;
@@ -27,45 +25,45 @@ export interface EnvironmentIdentities {
     gcp: GcpIdentity[];
 }
 
-export interface CloudGrant {
+export interface CloudGrant extends Window {
     files: FileAccess;
     /** "all" or route patterns, resolved against the catalogue by the plan. */
     api: "all" | RoutePattern[];
 }
 
-export interface Partner {
+export type Outbound = OutboundDocument;
+
+export interface Partner extends Window {
     slug: string;
     name: string;
     contact: string;
-    /** Account root ARNs (`arn:aws:iam::ACCOUNT:root`) trust a whole account: only with this opt-in. */
+    /** Account root ARNs trust a whole account: only with this opt-in. */
     allowAccountRoot: boolean;
     identities: Record<string, EnvironmentIdentities>;
     aws: CloudGrant & { connect: ConnectMode; externalId?: string };
     gcp: CloudGrant;
+    outbound: Outbound[];
+}
+
+export interface Retired {
+    slug: string;
+    retiredOn: string;
+    reason: string;
 }
 
 export interface Registry {
     file: string;
+    /** Partner environments, declared once; `production` ones are accepted only by production stages. */
+    environments: Record<string, { production: boolean }>;
     routes: Route[];
     partners: Partner[];
+    retired: Retired[];
+    /** Line and column of a registry entry, for problems found later (stage rules). */
+    locate: (path: (string | number)[]) => { line: number; column: number } | undefined;
 }
 
-export const MAX_API_RESOURCES = 300; // API Gateway REST API: resources per API (default quota)
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-    return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function checkKeys(obj: Obj, allowed: string[], field: string, report: (m: string, f: string) => void): void {
-    for (const k of Object.keys(obj)) {
-        if (!allowed.includes(k)) {
-            const at = field ? `${field}.${k}` : k;
-            report(`unknown field "${k}" (allowed: ${allowed.join(", ")})`, at);
-        }
-    }
-}
+/** API Gateway REST API: resources per API (default quota). */
+export const MAX_API_RESOURCES = 300;
 
 /** Reads and validates a registry file. Throws InputError listing every problem. */
 export function loadRegistry(file: string): Registry {
@@ -79,214 +77,172 @@ export function loadRegistry(file: string): Registry {
 }
 
 export function parseRegistry(text: string, file: string): Registry {
-    const problems = new Problems(file);
-    const doc = YAML.parseDocument(text, { uniqueKeys: true });
-    if (doc.errors.length > 0) {
-        for (const e of doc.errors) problems.add(`not valid YAML: ${e.message.split("\n")[0]}`);
-        problems.throwIfAny();
-    }
-    const root = doc.toJS();
-    if (!isObj(root)) {
-        problems.add("the registry must be a YAML mapping with `version`, `api` and `partners`");
-        problems.throwIfAny();
-    }
-    checkKeys(root, ["version", "api", "partners"], "", (m, f) => problems.add(m, f));
-    if (root.version !== 1) problems.add(`unsupported version ${JSON.stringify(root.version)} (expected 1)`, "version");
-
-    const routes = parseCatalogue(root.api, problems);
-    const partners: Partner[] = [];
-    if (!Array.isArray(root.partners) || root.partners.length === 0) {
-        problems.add("the registry lists no partners (an empty registry would revoke everyone at once; remove the stack instead)", "partners");
-    } else {
-        const seen = new Map<string, number>();
-        root.partners.forEach((raw: unknown, i: number) => {
-            const label = isObj(raw) && typeof raw.slug === "string" && raw.slug ? raw.slug : `#${i}`;
-            if (seen.has(label) && !label.startsWith("#")) {
-                problems.add(`duplicate slug (also partners[${seen.get(label)}])`, `partners[${i}].slug`, label);
-            }
-            seen.set(label, i);
-            const p = parsePartner(raw, problems.forPartner(label), routes);
-            if (p) partners.push(p);
-        });
-        checkIdentitiesUnique(partners, problems);
-    }
+    const source = new YamlSource(file, text);
+    const problems = source.problems;
     problems.throwIfAny();
-    return { file, routes, partners };
+    const doc = source.value as RegistryDocument;
+    // Problems inside a partner name the partner (by slug, or `#index` while the slug is unusable) and the field within it.
+    const label = (i: number) => {
+        const slug = (doc as any)?.partners?.[i]?.slug;
+        return typeof slug === "string" && /^[a-z][a-z0-9-]*$/.test(slug) ? slug : `#${i}`;
+    };
+    const valid = checkSchema(RegistrySchema, doc, problems, (path) =>
+        path[0] === "partners" && typeof path[1] === "number" && path.length > 2 ? { partner: label(path[1]), field: path.slice(2) } : { field: path });
+    problems.throwIfAny();
+    if (!valid) throw new Error("unreachable: schema failed without problems");
+
+    const routes = doc.api.routes.map(parseRoute);
+    checkCatalogue(routes, problems);
+    const partners = doc.partners.map((p) => normalise(p));
+    const retired = doc.retired ?? [];
+    partners.forEach((p, i) => checkPartner(p, i, doc, routes, problems));
+    checkSlugs(partners, retired, problems);
+    checkIdentityOwners(partners, problems);
+    checkOutboundHosts(partners, problems);
+    problems.throwIfAny();
+    return { file, environments: doc.environments, routes, partners, retired, locate: (path) => source.locate(path) };
 }
 
-function parseCatalogue(api: unknown, problems: Problems): Route[] {
-    if (!isObj(api)) {
-        problems.add("missing the API route catalogue (`api.routes`)", "api");
-        return [];
-    }
-    checkKeys(api, ["routes"], "api", (m, f) => problems.add(m, f));
-    if (!Array.isArray(api.routes) || api.routes.length === 0) {
-        problems.add("must list the routes the API exposes", "api.routes");
-        return [];
-    }
-    const routes: Route[] = [];
-    const keys = new Set<string>();
-    api.routes.forEach((r: unknown, i: number) => {
-        const parsed = parseRoute(r);
-        if (typeof parsed === "string") return problems.add(parsed, `api.routes[${i}]`);
-        if (keys.has(routeKey(parsed))) return problems.add(`duplicate route "${routeKey(parsed)}"`, `api.routes[${i}]`);
-        keys.add(routeKey(parsed));
-        routes.push(parsed);
+function normalise(p: PartnerDocument): Partner {
+    const grant = (g: { files?: FileAccess; api?: "all" | string[]; notBefore?: string; expires?: string } | undefined): CloudGrant => ({
+        files: g?.files ?? DEFAULT_GRANT.files,
+        api: g?.api === "all" ? "all" : (g?.api ?? []).map(parseRoutePattern),
+        notBefore: g?.notBefore,
+        expires: g?.expires,
     });
-    const resources = new Set<string>();
-    for (const r of routes) {
-        const segs = r.path.split("/").slice(1);
-        segs.forEach((_, i) => resources.add(segs.slice(0, i + 1).join("/")));
-    }
-    if (resources.size > MAX_API_RESOURCES) {
-        problems.add(`the catalogue needs ${resources.size} API Gateway resources; a REST API allows ${MAX_API_RESOURCES}`, "api.routes");
-    }
-    return routes;
-}
-
-function str(v: unknown): v is string {
-    return typeof v === "string" && v.trim().length > 0;
-}
-
-function parsePartner(raw: unknown, problems: PartnerProblems, catalogue: Route[]): Partner | undefined {
-    if (!isObj(raw)) {
-        problems.add("each partner must be a mapping");
-        return undefined;
-    }
-    checkKeys(raw, ["slug", "name", "contact", "allowAccountRoot", "identities", "aws", "gcp"], "", (m, f) => problems.add(m, f));
-    if (!str(raw.slug) || !SLUG.test(raw.slug)) {
-        problems.add(`${JSON.stringify(raw.slug)} is not a slug: 2-20 lowercase letters, digits and single hyphens, starting with a letter`, "slug");
-    }
-    if (!str(raw.name)) problems.add("a display name is required", "name");
-    if (!str(raw.contact) || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(raw.contact)) problems.add("a contact e-mail address is required", "contact");
-    if (raw.allowAccountRoot !== undefined && typeof raw.allowAccountRoot !== "boolean") problems.add("must be true or false", "allowAccountRoot");
-    const allowAccountRoot = raw.allowAccountRoot === true;
-
-    const identities: Record<string, EnvironmentIdentities> = {};
-    if (!isObj(raw.identities) || Object.keys(raw.identities).length === 0) {
-        problems.add("at least one environment of identities is required (e.g. `prod:`)", "identities");
-    } else {
-        for (const [env, ids] of Object.entries(raw.identities)) {
-            const f = `identities.${env}`;
-            if (!ENVIRONMENT.test(env)) problems.add(`"${env}" is not an environment name (lowercase letters, digits, hyphens)`, f);
-            identities[env] = parseEnvironment(ids, f, problems, allowAccountRoot);
-        }
-    }
-    const aws = parseGrant(raw.aws, "aws", problems, catalogue, ["connect", "externalId"]);
-    const connect = isObj(raw.aws) && raw.aws.connect !== undefined ? raw.aws.connect : "assume-role";
-    if (!(CONNECT_MODES as readonly unknown[]).includes(connect)) problems.add(`must be one of ${CONNECT_MODES.join(", ")}`, "aws.connect");
-    let externalId: string | undefined;
-    if (isObj(raw.aws) && raw.aws.externalId !== undefined) {
-        if (typeof raw.aws.externalId !== "string" || !EXTERNAL_ID.test(raw.aws.externalId)) {
-            problems.add("must be 2-1224 characters of [A-Za-z0-9+=,.@:/_-]", "aws.externalId");
-        } else if (connect !== "assume-role") {
-            problems.add("an external id only applies to `connect: assume-role`", "aws.externalId");
-        } else externalId = raw.aws.externalId;
-    }
-    const gcp = parseGrant(raw.gcp, "gcp", problems, catalogue, []);
     return {
-        slug: raw.slug as string,
-        name: raw.name as string,
-        contact: raw.contact as string,
-        allowAccountRoot,
-        identities,
-        aws: { ...aws, connect: connect as ConnectMode, externalId },
-        gcp,
+        slug: p.slug,
+        name: p.name,
+        contact: p.contact,
+        allowAccountRoot: p.allowAccountRoot ?? false,
+        notBefore: p.notBefore,
+        expires: p.expires,
+        identities: Object.fromEntries(Object.entries(p.identities).map(([env, ids]) => [env, { aws: ids.aws ?? [], gcp: ids.gcp ?? [] }])),
+        aws: { ...grant(p.aws), connect: p.aws?.connect ?? DEFAULT_GRANT.connect, externalId: p.aws?.externalId },
+        gcp: grant(p.gcp),
+        outbound: p.outbound ?? [],
     };
 }
 
-function parseEnvironment(raw: unknown, field: string, problems: PartnerProblems, allowAccountRoot: boolean): EnvironmentIdentities {
-    const result: EnvironmentIdentities = { aws: [], gcp: [] };
-    if (!isObj(raw)) {
-        problems.add("must be a mapping with `aws` and/or `gcp` identities", field);
-        return result;
-    }
-    checkKeys(raw, ["aws", "gcp"], field, (m, f) => problems.add(m, f));
-    if (raw.aws !== undefined) {
-        if (!Array.isArray(raw.aws)) problems.add("must be a list of IAM role or user ARNs", `${field}.aws`);
-        else raw.aws.forEach((arn: unknown, i: number) => {
-            const f = `${field}.aws[${i}]`;
-            if (typeof arn !== "string") return problems.add("must be an ARN string", f);
-            const wild = wildcardReason(arn);
-            if (wild) return problems.add(`"${arn}" ${wild}; name one IAM role or user`, f);
-            if (AWS_ROOT_ARN.test(arn)) {
-                if (!allowAccountRoot) return problems.add(`"${arn}" trusts every principal of that account; set allowAccountRoot: true to accept it`, f);
-            } else if (!AWS_ROLE_OR_USER_ARN.test(arn)) {
-                return problems.add(`"${arn}" is not an IAM role or user ARN (arn:aws:iam::<12 digits>:role/<name>)`, f);
+function checkCatalogue(routes: Route[], problems: Problems): void {
+    // API Gateway allows one {param} child per resource: `/orders/{id}` and `/orders/{orderId}` cannot both exist.
+    const paramAt = new Map<string, { name: string; index: number }>();
+    const resources = new Set<string>();
+    routes.forEach((r, i) => {
+        const segs = segments(r.path);
+        const names = segs.filter(isParam);
+        if (new Set(names).size !== names.length) problems.add(`"${routeKey(r)}" names a path parameter twice`, ["api", "routes", i]);
+        segs.forEach((s, depth) => {
+            const parent = segs.slice(0, depth).join("/");
+            resources.add(segs.slice(0, depth + 1).join("/"));
+            if (!isParam(s)) return;
+            const seen = paramAt.get(parent);
+            if (!seen) paramAt.set(parent, { name: s, index: i });
+            else if (seen.name !== s) {
+                problems.add(`"${routeKey(r)}" has ${s} where api.routes[${seen.index}] has ${seen.name}: one parameter name per position (API Gateway and OpenAPI need it)`, ["api", "routes", i]);
             }
-            result.aws.push(arn);
         });
+    });
+    if (resources.size > MAX_API_RESOURCES) {
+        problems.add(`the catalogue needs ${resources.size} API Gateway resources; a REST API allows ${MAX_API_RESOURCES}`, ["api", "routes"]);
     }
-    if (raw.gcp !== undefined) {
-        if (!Array.isArray(raw.gcp)) problems.add("must be a list of { email, uniqueId? }", `${field}.gcp`);
-        else raw.gcp.forEach((sa: unknown, i: number) => {
-            const f = `${field}.gcp[${i}]`;
-            if (!isObj(sa)) return problems.add("must be a mapping { email, uniqueId? }", f);
-            checkKeys(sa, ["email", "uniqueId"], f, (m, ff) => problems.add(m, ff));
-            const email = sa.email;
-            if (typeof email !== "string") return problems.add("a service account email is required", `${f}.email`);
-            const wild = wildcardReason(email);
-            if (wild) return problems.add(`"${email}" ${wild}; name one service account`, `${f}.email`);
-            if (!GCP_SERVICE_ACCOUNT_EMAIL.test(email)) return problems.add(`"${email}" is not a service account email (<name>@<project>.iam.gserviceaccount.com)`, `${f}.email`);
-            let uniqueId: string | undefined;
-            if (sa.uniqueId !== undefined) {
-                const id = typeof sa.uniqueId === "number" ? String(sa.uniqueId) : sa.uniqueId;
-                // A YAML number this long has already lost precision: insist on a quoted string.
-                if (typeof sa.uniqueId !== "string" || !GCP_UNIQUE_ID.test(sa.uniqueId)) {
-                    return problems.add(`${JSON.stringify(id)} is not a service account unique id (21 digits, quoted)`, `${f}.uniqueId`);
-                }
-                uniqueId = sa.uniqueId;
-            }
-            result.gcp.push({ email, uniqueId });
-        });
-    }
-    if (result.aws.length === 0 && result.gcp.length === 0 && raw.aws === undefined && raw.gcp === undefined) {
-        problems.add("lists no identity", field);
-    }
-    return result;
 }
 
-function parseGrant(raw: unknown, field: string, problems: PartnerProblems, catalogue: Route[], extra: string[]): CloudGrant {
-    const grant: CloudGrant = { files: "none", api: [] };
-    if (raw === undefined) return grant;
-    if (!isObj(raw)) {
-        problems.add("must be a mapping with `files` and `api`", field);
-        return grant;
+function checkPartner(p: Partner, i: number, doc: RegistryDocument, catalogue: Route[], problems: Problems): void {
+    const at = (...rest: (string | number)[]) => ["partners", i, ...rest];
+    const add = (message: string, ...rest: (string | number)[]) => problems.add(message, at(...rest), p.slug, dotted(rest));
+    for (const env of Object.keys(p.identities)) {
+        if (!(env in doc.environments)) add(`"${env}" is not a declared environment (declared: ${Object.keys(doc.environments).join(", ")})`, "identities", env);
     }
-    checkKeys(raw, ["files", "api", ...extra], field, (m, f) => problems.add(m, f));
-    if (raw.files !== undefined) {
-        if (!(FILE_ACCESS as readonly unknown[]).includes(raw.files)) problems.add(`must be one of ${FILE_ACCESS.join(", ")}`, `${field}.files`);
-        else grant.files = raw.files as FileAccess;
+    for (const cloud of ["aws", "gcp"] as const) {
+        const api = doc.partners[i][cloud]?.api;
+        if (Array.isArray(api)) api.forEach((text, j) => {
+            if (expand([parseRoutePattern(text)], catalogue).length === 0) add(`"${text}" matches no route of api.routes`, cloud, "api", j);
+        });
+        checkWindow(p[cloud], (m, f) => add(m, cloud, f));
     }
-    if (raw.api === "all") grant.api = "all";
-    else if (raw.api !== undefined) {
-        if (!Array.isArray(raw.api)) problems.add('must be "all" or a list of "METHOD /path" patterns', `${field}.api`);
-        else {
-            const patterns: RoutePattern[] = [];
-            raw.api.forEach((text: unknown, i: number) => {
-                const p = parseRoutePattern(text);
-                if (typeof p === "string") return problems.add(p, `${field}.api[${i}]`);
-                if (catalogue.length > 0 && !catalogue.some((r) => matches(p, r))) return problems.add(`"${text}" matches no route of api.routes`, `${field}.api[${i}]`);
-                patterns.push(p);
-            });
-            grant.api = patterns;
+    checkWindow(p, (m, f) => add(m, f));
+    p.outbound.forEach((o, j) => {
+        const header = o.token.header?.toLowerCase();
+        if (header && ["host", "connection", "content-length", "transfer-encoding", "cookie", "proxy-authorization", "te", "upgrade"].includes(header)) {
+            add(`"${o.token.header}" cannot carry a token: the broker controls that header`, "outbound", j, "token", "header");
         }
-    }
-    return grant;
+        if (o.token.scheme && header !== "authorization") add("scheme: Bearer applies to header: Authorization only", "outbound", j, "token", "scheme");
+    });
 }
 
-/** One identity belongs to one partner and one environment, or stage isolation means nothing. */
-function checkIdentitiesUnique(partners: Partner[], problems: Problems): void {
-    const owner = new Map<string, string>();
-    for (const p of partners) {
+function checkWindow(w: Window, add: (message: string, field: string) => void): void {
+    for (const f of ["notBefore", "expires"] as const) {
+        if (w[f] && Number.isNaN(instant(w[f]!).getTime())) add(`"${w[f]}" is not a real date`, f);
+    }
+    if (w.notBefore && w.expires && instant(w.notBefore) >= instant(w.expires)) add(`expires (${w.expires}) must come after notBefore (${w.notBefore})`, "expires");
+}
+
+/** Slugs name resources and data prefixes: unique among partners, and never reused after a partner retires. */
+function checkSlugs(partners: Partner[], retired: Retired[], problems: Problems): void {
+    const seen = new Map<string, number>();
+    partners.forEach((p, i) => {
+        if (seen.has(p.slug)) problems.add(`duplicate slug (also partners[${seen.get(p.slug)}])`, ["partners", i, "slug"], p.slug, `partners[${i}].slug`);
+        else seen.set(p.slug, i);
+        const r = retired.find((x) => x.slug === p.slug);
+        if (r) {
+            problems.add(`"${p.slug}" retired on ${r.retiredOn} (${r.reason}); a slug is never reused: its data under partners/${p.slug}/ stays the former partner's. Choose another slug.`,
+                ["partners", i, "slug"], p.slug, "slug");
+        }
+    });
+    const retiredSeen = new Set<string>();
+    retired.forEach((r, i) => {
+        if (retiredSeen.has(r.slug)) problems.add(`"${r.slug}" is retired twice`, ["retired", i, "slug"]);
+        retiredSeen.add(r.slug);
+    });
+}
+
+/**
+ * One identity belongs to one partner and one environment, or stage isolation
+ * means nothing. Compared by what each identity covers: an account root owns
+ * every principal of its account; role paths and letter case do not make two
+ * principals different.
+ */
+function checkIdentityOwners(partners: Partner[], problems: Problems): void {
+    const aws: { id: AwsIdentity; owner: string; partner: string; at: (string | number)[] }[] = [];
+    const gcp = new Map<string, { owner: string; value: string }>();
+    partners.forEach((p, i) => {
         for (const [env, ids] of Object.entries(p.identities)) {
-            const all = [...ids.aws, ...ids.gcp.map((g) => g.email), ...ids.gcp.flatMap((g) => (g.uniqueId ? [g.uniqueId] : []))];
-            for (const id of all) {
-                const here = `${p.slug}/${env}`;
-                const prev = owner.get(id);
-                if (prev && prev !== here) problems.add(`"${id}" is also listed under ${prev}; an identity belongs to one partner environment`, `identities.${env}`, p.slug);
-                else owner.set(id, here);
-            }
+            const owner = `${p.slug}/${env}`;
+            ids.aws.forEach((arn, j) => {
+                const id = awsIdentity(arn);
+                const at = ["partners", i, "identities", env, "aws", j];
+                for (const other of aws) {
+                    if (other.owner === owner || !overlaps(id, other.id)) continue;
+                    problems.add(`"${arn}" ${relation(id, other.id)} "${other.id.arn}" of ${other.owner}: an identity, and every identity it covers, belongs to one partner environment`,
+                        at, p.slug, `identities.${env}.aws[${j}]`);
+                }
+                aws.push({ id, owner, partner: p.slug, at });
+            });
+            ids.gcp.forEach((g, j) => {
+                for (const key of gcpIdentityKeys(g)) {
+                    const prev = gcp.get(key);
+                    if (prev && prev.owner !== owner) {
+                        problems.add(`"${key.split(":")[1]}" is also listed under ${prev.owner}; an identity belongs to one partner environment`,
+                            ["partners", i, "identities", env, "gcp", j], p.slug, `identities.${env}.gcp[${j}]`);
+                    } else gcp.set(key, { owner, value: key });
+                }
+            });
         }
-    }
+    });
+}
+
+function relation(a: AwsIdentity, b: AwsIdentity): string {
+    if (a.kind === "root" && b.kind !== "root") return "covers";
+    if (b.kind === "root" && a.kind !== "root") return "is covered by";
+    return a.arn === b.arn ? "is also listed as" : "is the same principal as";
+}
+
+function checkOutboundHosts(partners: Partner[], problems: Problems): void {
+    const owner = new Map<string, string>();
+    partners.forEach((p, i) => p.outbound.forEach((o, j) => {
+        const prev = owner.get(o.host);
+        if (prev) problems.add(`host ${o.host} is already an outbound host of ${prev}: one token per host`, ["partners", i, "outbound", j, "host"], p.slug, `outbound[${j}].host`);
+        else owner.set(o.host, p.slug);
+    }));
 }

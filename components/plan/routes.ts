@@ -1,34 +1,27 @@
 /**
  * API routes: the catalogue the API exposes ("METHOD /path") and the patterns a
- * partner is granted. A pattern is a catalogue route, `*` for any method, or a
- * path ending in `/*` for every catalogued path below it.
+ * partner is granted ("METHOD /path", `*` for any method, a path ending in `/*`
+ * for every catalogued route below it). The syntax is defined here once, as
+ * regular expression sources the JSON Schema uses; the functions below take
+ * strings the schema has already accepted.
  */
 
 export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
+/** A literal segment (never `.` or `..`, which clients and proxies rewrite) or a `{param}`. */
+const LITERAL = "(?!\\.\\.?(?:/|$))[A-Za-z0-9._~-]+";
+const PARAM = "\\{[A-Za-z][A-Za-z0-9_]*\\}";
+const METHOD = `(?:${HTTP_METHODS.join("|")})`;
+/** A catalogue route: `GET /orders/{orderId}`. */
+export const ROUTE = `^${METHOD} (?:/(?:${LITERAL}|${PARAM}))+$`;
+/** A granted pattern: a route, `*` as method, and/or a trailing `/*` (everything catalogued below). */
+export const ROUTE_PATTERN = `^(?:${METHOD}|\\*) (?:/\\*|(?:/(?:${LITERAL}|${PARAM}))+(?:/\\*)?)$`;
+
 export interface Route {
     method: HttpMethod;
     /** Path with `{param}` segments, as API Gateway and OpenAPI write it, e.g. `/orders/{orderId}`. */
     path: string;
-}
-
-const SEGMENT = /^(?:[A-Za-z0-9._~-]+|\{[A-Za-z][A-Za-z0-9_]*\})$/;
-
-export function routeKey(r: Route): string {
-    return `${r.method} ${r.path}`;
-}
-
-/** Parses a catalogue route; returns an error message instead of throwing. */
-export function parseRoute(text: unknown): Route | string {
-    if (typeof text !== "string") return `must be a string "METHOD /path", got ${JSON.stringify(text)}`;
-    const m = /^([A-Z]+) (\/\S*)$/.exec(text);
-    if (!m) return `"${text}" is not "METHOD /path"`;
-    const [, method, path] = m;
-    if (!(HTTP_METHODS as readonly string[]).includes(method)) return `"${text}": unknown method ${method} (one of ${HTTP_METHODS.join(", ")})`;
-    const pathError = checkPath(path, false);
-    if (pathError) return `"${text}": ${pathError}`;
-    return { method: method as HttpMethod, path };
 }
 
 export interface RoutePattern {
@@ -38,28 +31,25 @@ export interface RoutePattern {
     prefix: boolean;
 }
 
-export function parseRoutePattern(text: unknown): RoutePattern | string {
-    if (typeof text !== "string") return `must be a string "METHOD /path", got ${JSON.stringify(text)}`;
-    const m = /^([A-Z]+|\*) (\/\S*)$/.exec(text);
-    if (!m) return `"${text}" is not "METHOD /path" (METHOD may be *, a path may end in /*)`;
-    const [, method, rawPath] = m;
-    if (method !== "*" && !(HTTP_METHODS as readonly string[]).includes(method)) return `"${text}": unknown method ${method}`;
-    const prefix = rawPath.endsWith("/*");
-    const path = prefix ? rawPath.slice(0, -2) || "/" : rawPath;
-    const pathError = checkPath(path, true);
-    if (pathError) return `"${text}": ${pathError}`;
-    return { method: method as HttpMethod | "*", path, prefix };
+export function routeKey(r: Route): string {
+    return `${r.method} ${r.path}`;
 }
 
-function checkPath(path: string, allowRoot: boolean): string | undefined {
-    if (path === "/") return allowRoot ? undefined : "the root path cannot be a route";
-    if (path.endsWith("/")) return "path must not end with /";
-    const segments = path.slice(1).split("/");
-    for (const s of segments) {
-        if (!SEGMENT.test(s)) return `path segment "${s}" is not a literal ([A-Za-z0-9._~-]) or a {param}`;
-    }
-    return undefined;
+/** A route string the schema accepted. */
+export function parseRoute(text: string): Route {
+    const [method, path] = text.split(" ");
+    return { method: method as HttpMethod, path };
 }
+
+export function parseRoutePattern(text: string): RoutePattern {
+    const [method, rawPath] = text.split(" ");
+    const prefix = rawPath.endsWith("/*");
+    return { method: method as RoutePattern["method"], path: prefix ? rawPath.slice(0, -2) || "/" : rawPath, prefix };
+}
+
+export const segments = (path: string): string[] => path.slice(1).split("/");
+export const isParam = (segment: string): boolean => segment.startsWith("{");
+export const pathParams = (path: string): string[] => segments(path).filter(isParam).map((s) => s.slice(1, -1));
 
 export function matches(pattern: RoutePattern, route: Route): boolean {
     if (pattern.method !== "*" && pattern.method !== route.method) return false;
@@ -70,4 +60,29 @@ export function matches(pattern: RoutePattern, route: Route): boolean {
 /** Every catalogue route a list of patterns grants, in catalogue order. */
 export function expand(patterns: RoutePattern[], catalogue: Route[]): Route[] {
     return catalogue.filter((r) => patterns.some((p) => matches(p, r)));
+}
+
+/**
+ * Which catalogue route serves a concrete request path. Our model of API
+ * Gateway's REST routing: a literal path part is preferred to a `{param}`
+ * sibling, deciding at the first segment where two matching routes differ
+ * ("API Gateway ... matches the most specific path", REST API resource
+ * routing); a request no route matches is refused before authorisation. Only
+ * a real API confirms ties; the renderers never rely on it for safety (see
+ * components/aws/route-coverage.ts).
+ */
+export function routeFor(catalogue: Route[], method: string, path: string): Route | undefined {
+    const parts = segments(path);
+    const candidates = catalogue.filter((r) => r.method === method && segments(r.path).length === parts.length &&
+        segments(r.path).every((s, i) => isParam(s) ? parts[i].length > 0 : s === parts[i]));
+    return candidates.sort((a, b) => specificity(b, a))[0];
+}
+
+/** Positive when `a` wins over `b` for a path both match. */
+export function specificity(a: Route, b: Route): number {
+    const [sa, sb] = [segments(a.path), segments(b.path)];
+    for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+        if (isParam(sa[i]) !== isParam(sb[i])) return isParam(sa[i]) ? -1 : 1;
+    }
+    return 0;
 }

@@ -1,15 +1,81 @@
 /**
- * Stage configuration (`Pulumi.<stage>.yaml`, namespace `partner-access`),
- * typed and validated like the registry. Pulumi-free: the caller passes the raw
- * values, whether they come from `pulumi.Config` or straight from the YAML file.
+ * Stage configuration: one Pulumi stack per stage, and the stage IS the stack
+ * (`pulumi stack select prod`). Keys live in the `partner-access` namespace,
+ * flat so that `Pulumi.yaml` can declare each with its type, description and
+ * default (Pulumi project config supports string, integer, boolean and array
+ * types, not typed object fields: pulumi/pulumi sdk/go/common/workspace
+ * project.go, ValidateConfigValue). The schema below is the one definition:
+ * the program validates with it, `partner-access schema` writes the
+ * `config:` block of Pulumi.yaml from it, and the README table is checked
+ * against it.
  */
+import { Static, TSchema, Type } from "@sinclair/typebox";
 import {
-    AWS_ACCOUNT_ID, AWS_REGION, ENVIRONMENT, GCP_PROJECT_ID, GCP_PROJECT_NUMBER, GCP_REGION,
+    AWS_ACCOUNT_ID, AWS_REGION, ENVIRONMENT, GCP_PROJECT_ID, GCP_PROJECT_NUMBER, GCP_REGION, HTTPS_URL, STAGE, re,
 } from "./identifiers";
 import { Problems } from "./problems";
+import { checkSchema } from "./schema-check";
 
-/** Partner environments whose identities only a production stage may accept. */
-export const PRODUCTION_ENVIRONMENTS = ["prod"];
+export const CONFIG_NAMESPACE = "partner-access";
+
+/** CloudWatch Logs accepts only these retention periods. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+const str = (pattern: string, errorMessage: string, description: string, extra: Record<string, unknown> = {}) =>
+    Type.String({ pattern, errorMessage, description, ...extra });
+const int = (minimum: number, maximum: number, dflt: number, description: string) =>
+    Type.Integer({ minimum, maximum, default: dflt, description, errorMessage: `must be a whole number from ${minimum} to ${maximum}` });
+/** Optional strings are declared with an empty default in Pulumi.yaml (the CLI requires a value for a declared key without one). */
+const optionalUrl = (description: string) =>
+    Type.String({ pattern: `^$|${HTTPS_URL}`, default: "", errorMessage: "must be an https:// URL without a trailing slash", description: `${description} Empty: not set.` });
+
+export const StageConfigSchema = Type.Object({
+    registryFile: Type.String({ minLength: 1, default: "partners.yaml", description: "The partner registry, relative to the project directory." }),
+    namePrefix: str("^(?!gcp-)[a-z][a-z0-9-]{1,19}$", "2-20 lowercase letters, digits or hyphens, not starting with gcp- (reserved by Google for Workload Identity pools)",
+        "Prefix of physical resource names.", { default: "partner-access" }),
+    acceptedEnvironments: Type.Array(str(ENVIRONMENT, "must be an environment name declared in the registry", "A partner environment."), {
+        minItems: 1, uniqueItems: true,
+        description: "Partner environments whose identities this stage accepts. A stage accepting production environments is a production stage and accepts no other.",
+    }),
+    awsAccountId: str(AWS_ACCOUNT_ID, "must be a 12-digit AWS account id (quote it in YAML)", "The stage's AWS account; the provider refuses any other."),
+    awsRegion: str(AWS_REGION, "must be an AWS region", "The stage's AWS region."),
+    awsApiBackendUrl: optionalUrl("HTTPS backend the REST API proxies to; empty: a MOCK integration answering 200."),
+    awsMaxSessionDurationSeconds: int(3600, 43200, 3600,
+        "Partner role session length. Role chaining (a partner role assumed from another role session) is capped at 1 hour by AWS whatever this says."),
+    awsGoogleAudience: Type.String({ default: "", description: "Audience (oaud) a partner's Google ID token must be requested for. Empty: <namePrefix>-<stage>." }),
+    awsTrustPolicyMaxChars: int(2048, 4096, 2048, "Your IAM trust-policy quota (2,048 by default, up to 4,096 on request)."),
+    awsRoleQuota: int(1, 5000, 1000, "Your IAM roles-per-account quota (1,000 by default, up to 5,000), shared with everything else in the account."),
+    awsNoncurrentVersionRetentionDays: int(1, 3650, 90, "How long S3 keeps a noncurrent object version."),
+    awsAccessLogRetentionDays: Type.Integer({ enum: LOG_RETENTION_DAYS, default: 365, description: "API access log retention (one of CloudWatch's periods).", errorMessage: `must be one of CloudWatch's retention periods (${LOG_RETENTION_DAYS.join(", ")})` }),
+    awsManageApiGatewayAccount: Type.Boolean({ default: true, description: "Create API Gateway's CloudWatch role (one per account and region: manage it from one stack only)." }),
+    gcpProject: str(GCP_PROJECT_ID, "must be a GCP project id", "The stage's GCP project."),
+    gcpProjectNumber: str(GCP_PROJECT_NUMBER, "must be the project number, quoted", "The project's number (checked against the project at deploy time)."),
+    gcpRegion: str(GCP_REGION, "must be a GCP region", "The stage's GCP region."),
+    gcpBucketLocation: Type.String({ default: "", description: "GCS bucket location (a region or multi-region such as EU). Empty: the region." }),
+    gcpApiBackendUrl: optionalUrl("Backend ESPv2 proxies to; required when any partner has GCP routes."),
+    gcpEspImage: Type.String({ minLength: 1, default: "gcr.io/endpoints-release/endpoints-runtime-serverless:2", description: "ESPv2 image." }),
+    gcpSoftDeleteRetentionDays: int(7, 90, 30, "GCS soft delete: how long deleted objects can be restored."),
+    gcpNoncurrentVersionRetentionDays: int(1, 3650, 90, "How long GCS keeps a noncurrent object version."),
+}, { additionalProperties: false });
+
+export type StageConfigValues = Static<typeof StageConfigSchema>;
+export type StageConfigKey = keyof StageConfigValues;
+
+/** Keys of older config files, refused with the way forward. */
+const RETIRED_KEYS: Record<string, string> = {
+    stage: "the stage is the stack name: remove this key",
+    production: "a stage is production when it accepts production environments (declared in the registry): remove this key",
+    aws: "aws settings are flat keys now: awsAccountId, awsRegion, ... (see Pulumi.yaml)",
+    gcp: "gcp settings are flat keys now: gcpProject, gcpProjectNumber, ... (see Pulumi.yaml)",
+};
+
+/** Production floors: a production stage keeps history at least this long (README, "Production floors"). */
+export const PRODUCTION_FLOORS: Partial<Record<StageConfigKey, number>> = {
+    awsNoncurrentVersionRetentionDays: 30,
+    gcpNoncurrentVersionRetentionDays: 30,
+    gcpSoftDeleteRetentionDays: 14,
+    awsAccessLogRetentionDays: 90,
+};
 
 export interface AwsStageConfig {
     accountId: string;
@@ -19,13 +85,10 @@ export interface AwsStageConfig {
     maxSessionDurationSeconds: number;
     /** Audience a partner's Google service account requests for the ID token it exchanges with STS. */
     googleAudience: string;
-    /** IAM quota: characters of a role trust policy (2,048 by default, up to 4,096 on request). */
     trustPolicyMaxChars: number;
-    /** IAM quota: roles per account (1,000 by default, up to 5,000 on request), shared with everything else in the account. */
     roleQuota: number;
     noncurrentVersionRetentionDays: number;
     accessLogRetentionDays: number;
-    /** API Gateway's CloudWatch role is one setting per account and region: manage it from one stack only. */
     manageApiGatewayAccount: boolean;
 }
 
@@ -33,18 +96,17 @@ export interface GcpStageConfig {
     project: string;
     projectNumber: string;
     region: string;
-    /** Bucket location (region or multi-region such as EU). */
     bucketLocation: string;
     apiBackendUrl?: string;
     espImage: string;
     softDeleteRetentionDays: number;
-    /** Overwritten versions are kept this long, as on S3. */
     noncurrentVersionRetentionDays: number;
 }
 
 export interface StageConfig {
-    /** Stack name this config came from (`stag`, `prod`). */
+    /** The stack name. */
     stage: string;
+    /** Derived: the stage accepts the registry's production environments. */
     production: boolean;
     namePrefix: string;
     registryFile: string;
@@ -53,117 +115,96 @@ export interface StageConfig {
     gcp: GcpStageConfig;
 }
 
-/** Raw configuration: the `partner-access:` keys without their namespace. */
-export type RawStageConfig = Record<string, unknown>;
+/** Where config values come from: the program's `pulumi.Config`, or a stack file read by the tools. */
+export interface StageConfigSource {
+    stack: string;
+    /** For messages: `Pulumi.prod.yaml`. */
+    file: string;
+    /** Values by key (namespace stripped), typed as Pulumi hands them over; absent keys take the schema's default. */
+    values: Record<string, unknown>;
+    locate?: (key: string) => { line: number; column: number } | undefined;
+}
 
-const TOP_KEYS = ["stage", "production", "namePrefix", "registryFile", "acceptedEnvironments", "aws", "gcp"];
-const AWS_KEYS = ["accountId", "region", "apiBackendUrl", "maxSessionDurationSeconds", "googleAudience", "trustPolicyMaxChars",
-    "roleQuota", "noncurrentVersionRetentionDays", "accessLogRetentionDays", "manageApiGatewayAccount"];
-const GCP_KEYS = ["project", "projectNumber", "region", "bucketLocation", "apiBackendUrl", "espImage", "softDeleteRetentionDays", "noncurrentVersionRetentionDays"];
+const SCHEMA_PROPERTIES = StageConfigSchema.properties as Record<string, TSchema>;
+export const STAGE_CONFIG_KEYS = Object.keys(SCHEMA_PROPERTIES) as StageConfigKey[];
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Validates a stage config; problems are added to `problems` (file = the stack's config file). */
-export function parseStageConfig(raw: RawStageConfig, problems: Problems): StageConfig {
-    const add = (m: string, f: string) => problems.add(m, `partner-access:${f}`);
-    for (const k of Object.keys(raw)) if (!TOP_KEYS.includes(k)) add(`unknown key (allowed: ${TOP_KEYS.join(", ")})`, k);
-
-    const stage = typeof raw.stage === "string" && /^[a-z][a-z0-9-]{1,9}$/.test(raw.stage) ? raw.stage : "";
-    if (!stage) add("required: 2-10 lowercase letters, digits or hyphens (it appears in resource names)", "stage");
-    const production = bool(raw.production, stage === "prod", "production", add);
-    const namePrefix = typeof raw.namePrefix === "string" ? raw.namePrefix : "partner-access";
-    if (!/^[a-z][a-z0-9-]{1,19}$/.test(namePrefix)) add("2-20 lowercase letters, digits or hyphens", "namePrefix");
-    // It starts the Workload Identity pool id, which Google reserves "gcp-" for.
-    else if (namePrefix.startsWith("gcp-")) add('must not start with "gcp-" (reserved by Google for Workload Identity pools)', "namePrefix");
-    const registryFile = typeof raw.registryFile === "string" && raw.registryFile ? raw.registryFile : "partners.yaml";
-
-    const accepted = Array.isArray(raw.acceptedEnvironments) ? raw.acceptedEnvironments : [];
-    if (accepted.length === 0) add("required: the partner environments this stage accepts, e.g. [dev, stag]", "acceptedEnvironments");
-    const acceptedEnvironments: string[] = [];
-    for (const env of accepted) {
-        if (typeof env !== "string" || !ENVIRONMENT.test(env)) add(`${JSON.stringify(env)} is not an environment name`, "acceptedEnvironments");
-        else if (production && !PRODUCTION_ENVIRONMENTS.includes(env)) add(`a production stage must not accept the non-production environment "${env}"`, "acceptedEnvironments");
-        else if (!production && PRODUCTION_ENVIRONMENTS.includes(env)) add(`a non-production stage must not accept the production environment "${env}"`, "acceptedEnvironments");
-        else if (!acceptedEnvironments.includes(env)) acceptedEnvironments.push(env);
+/** Validates a stage's config; problems name the file, line and `partner-access:<key>`. */
+export function parseStageConfig(source: StageConfigSource, problems: Problems): { config: StageConfig; values: Partial<StageConfigValues> } {
+    const key = (k: string) => `${CONFIG_NAMESPACE}:${k}`;
+    if (!re(STAGE).test(source.stack)) {
+        problems.add(`stack name "${source.stack}" is not a stage name: 2-10 lowercase letters, digits or hyphens (it appears in resource names)`, [], undefined, "stack");
     }
-
-    const a: Obj = isObj(raw.aws) ? raw.aws : {};
-    if (!isObj(raw.aws)) add("required: a mapping with accountId and region", "aws");
-    for (const k of Object.keys(a)) if (!AWS_KEYS.includes(k)) add(`unknown key (allowed: ${AWS_KEYS.join(", ")})`, `aws.${k}`);
-    const accountId = typeof a.accountId === "string" && AWS_ACCOUNT_ID.test(a.accountId) ? a.accountId : "";
-    if (!accountId) add(`${JSON.stringify(a.accountId)} is not a 12-digit AWS account id (quote it in YAML)`, "aws.accountId");
-    const region = typeof a.region === "string" && AWS_REGION.test(a.region) ? a.region : "";
-    if (!region) add(`${JSON.stringify(a.region)} is not an AWS region`, "aws.region");
-
-    const g: Obj = isObj(raw.gcp) ? raw.gcp : {};
-    if (!isObj(raw.gcp)) add("required: a mapping with project, projectNumber and region", "gcp");
-    for (const k of Object.keys(g)) if (!GCP_KEYS.includes(k)) add(`unknown key (allowed: ${GCP_KEYS.join(", ")})`, `gcp.${k}`);
-    const project = typeof g.project === "string" && GCP_PROJECT_ID.test(g.project) ? g.project : "";
-    if (!project) add(`${JSON.stringify(g.project)} is not a GCP project id`, "gcp.project");
-    const projectNumber = typeof g.projectNumber === "string" && GCP_PROJECT_NUMBER.test(g.projectNumber) ? g.projectNumber : "";
-    if (!projectNumber) add(`${JSON.stringify(g.projectNumber)} is not a GCP project number (quote it in YAML)`, "gcp.projectNumber");
-    const gcpRegion = typeof g.region === "string" && GCP_REGION.test(g.region) ? g.region : "";
-    if (!gcpRegion) add(`${JSON.stringify(g.region)} is not a GCP region`, "gcp.region");
-
-    return {
-        stage, production, namePrefix, registryFile, acceptedEnvironments,
+    const values: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(source.values)) {
+        if (RETIRED_KEYS[k]) problems.add(RETIRED_KEYS[k], [k], undefined, key(k));
+        else if (!(k in SCHEMA_PROPERTIES)) problems.add(`unknown key (allowed: ${STAGE_CONFIG_KEYS.join(", ")})`, [k], undefined, key(k));
+        else values[k] = v;
+    }
+    for (const k of STAGE_CONFIG_KEYS) if (values[k] === undefined && "default" in SCHEMA_PROPERTIES[k]) values[k] = SCHEMA_PROPERTIES[k].default;
+    const typed = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, coerce(SCHEMA_PROPERTIES[k], v)]));
+    checkSchema(StageConfigSchema, typed, problems, (path) => ({ field: [key(String(path[0] ?? ""))] }));
+    const c = typed as StageConfigValues;
+    const stage = source.stack;
+    const config: StageConfig = {
+        stage,
+        production: false, // decided against the registry's environments (stage-rules.ts)
+        namePrefix: c.namePrefix,
+        registryFile: c.registryFile,
+        acceptedEnvironments: c.acceptedEnvironments ?? [],
         aws: {
-            accountId, region,
-            apiBackendUrl: url(a.apiBackendUrl, "aws.apiBackendUrl", add),
-            maxSessionDurationSeconds: int(a.maxSessionDurationSeconds, 3600, 3600, 43200, "aws.maxSessionDurationSeconds", add),
-            googleAudience: typeof a.googleAudience === "string" && a.googleAudience ? a.googleAudience : `${namePrefix}-${stage}`,
-            trustPolicyMaxChars: int(a.trustPolicyMaxChars, 2048, 2048, 4096, "aws.trustPolicyMaxChars", add),
-            roleQuota: int(a.roleQuota, 1000, 1, 5000, "aws.roleQuota", add),
-            noncurrentVersionRetentionDays: int(a.noncurrentVersionRetentionDays, 90, 1, 3650, "aws.noncurrentVersionRetentionDays", add),
-            accessLogRetentionDays: logRetention(a.accessLogRetentionDays, add),
-            manageApiGatewayAccount: bool(a.manageApiGatewayAccount, true, "aws.manageApiGatewayAccount", add),
+            accountId: c.awsAccountId, region: c.awsRegion,
+            apiBackendUrl: c.awsApiBackendUrl || undefined,
+            maxSessionDurationSeconds: c.awsMaxSessionDurationSeconds,
+            googleAudience: c.awsGoogleAudience || `${c.namePrefix}-${stage}`,
+            trustPolicyMaxChars: c.awsTrustPolicyMaxChars,
+            roleQuota: c.awsRoleQuota,
+            noncurrentVersionRetentionDays: c.awsNoncurrentVersionRetentionDays,
+            accessLogRetentionDays: c.awsAccessLogRetentionDays,
+            manageApiGatewayAccount: c.awsManageApiGatewayAccount,
         },
         gcp: {
-            project, projectNumber, region: gcpRegion,
-            bucketLocation: typeof g.bucketLocation === "string" && g.bucketLocation ? g.bucketLocation : gcpRegion.toUpperCase(),
-            apiBackendUrl: url(g.apiBackendUrl, "gcp.apiBackendUrl", add),
-            espImage: typeof g.espImage === "string" && g.espImage ? g.espImage : "gcr.io/endpoints-release/endpoints-runtime-serverless:2",
-            softDeleteRetentionDays: int(g.softDeleteRetentionDays, 30, 7, 90, "gcp.softDeleteRetentionDays", add),
-            noncurrentVersionRetentionDays: int(g.noncurrentVersionRetentionDays, 90, 1, 3650, "gcp.noncurrentVersionRetentionDays", add),
+            project: c.gcpProject, projectNumber: c.gcpProjectNumber, region: c.gcpRegion,
+            bucketLocation: c.gcpBucketLocation || (c.gcpRegion ?? "").toUpperCase(),
+            apiBackendUrl: c.gcpApiBackendUrl || undefined,
+            espImage: c.gcpEspImage,
+            softDeleteRetentionDays: c.gcpSoftDeleteRetentionDays,
+            noncurrentVersionRetentionDays: c.gcpNoncurrentVersionRetentionDays,
         },
     };
+    return { config, values: c };
 }
 
-/** CloudWatch Logs accepts only these retention periods. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-
-function logRetention(v: unknown, add: (m: string, f: string) => void): number {
-    if (v === undefined) return 365;
-    const n = typeof v === "string" ? Number(v) : v;
-    if (typeof n === "number" && LOG_RETENTION_DAYS.includes(n)) return n;
-    add(`must be one of CloudWatch's retention periods (${LOG_RETENTION_DAYS.join(", ")})`, "aws.accessLogRetentionDays");
-    return 365;
-}
-
-function bool(v: unknown, dflt: boolean, field: string, add: (m: string, f: string) => void): boolean {
-    if (v === undefined) return dflt;
-    if (v === true || v === "true") return true;
-    if (v === false || v === "false") return false;
-    add("must be true or false", field);
-    return dflt;
-}
-
-function int(v: unknown, dflt: number, min: number, max: number, field: string, add: (m: string, f: string) => void): number {
-    if (v === undefined) return dflt;
-    const n = typeof v === "string" ? Number(v) : v;
-    if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-        add(`must be a whole number from ${min} to ${max}`, field);
-        return dflt;
-    }
-    return n;
-}
-
-function url(v: unknown, field: string, add: (m: string, f: string) => void): string | undefined {
-    if (v === undefined || v === "") return undefined;
-    if (typeof v !== "string" || !/^https:\/\/[a-z0-9.-]+(?::\d+)?(?:\/[^\s]*)?$/i.test(v) || v.endsWith("/")) {
-        add("must be an https:// URL without a trailing slash", field);
-        return undefined;
+/**
+ * Pulumi hands every config value to the program as a string (PULUMI_CONFIG)
+ * and its typed getters parse them: "3600" is an integer, "true" a boolean, a
+ * list is JSON (sdk/nodejs/config.ts getNumber/getBoolean/getObject). Strings
+ * that do not parse are left for the schema to refuse with its message.
+ */
+function coerce(schema: TSchema, v: unknown): unknown {
+    if (typeof v !== "string") return v;
+    if (schema.type === "integer" && /^-?\d+$/.test(v.trim())) return Number(v);
+    if (schema.type === "boolean" && (v === "true" || v === "false")) return v === "true";
+    if (schema.type === "array") {
+        try {
+            return JSON.parse(v);
+        } catch {
+            return v;
+        }
     }
     return v;
+}
+
+/** The `config:` block of Pulumi.yaml: type, description and default of every key. */
+export function pulumiProjectConfig(): Record<string, Record<string, unknown>> {
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const k of STAGE_CONFIG_KEYS) {
+        const s = SCHEMA_PROPERTIES[k];
+        out[`${CONFIG_NAMESPACE}:${k}`] = {
+            type: s.type === "integer" ? "integer" : s.type,
+            ...(s.type === "array" ? { items: { type: "string" } } : {}),
+            description: s.description,
+            ...("default" in s ? { default: s.default } : {}),
+        };
+    }
+    return out;
 }

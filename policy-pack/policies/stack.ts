@@ -3,6 +3,9 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { deniesInsecureTransport } from "./aws";
+import { AwsIdentity, overlaps, parseAwsIdentity } from "./identities";
+import { namedIdentities } from "./principals";
+import { findProjectDir, stackContext } from "./stack-context";
 
 const S3_GUARDS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
 
@@ -36,74 +39,81 @@ export const s3BucketsGuarded: StackValidationPolicy = {
     },
 };
 
-export interface StageIsolationConfig {
-    /** Stacks that are production; default ["prod"]. */
-    productionStacks?: string[];
-    /** Partner environments whose identities a production stack may hold; default ["prod"]. */
-    productionEnvironments?: string[];
-    /** The partner registry, relative to the working directory; default partners.yaml. */
-    registry?: string;
-    /** The stack being checked; default the current Pulumi stack. */
-    stack?: string;
+/** The registry's environments and the identities listed under each, as the pack needs them. */
+export interface RegistryIdentities {
+    environments: Record<string, { production: boolean }>;
+    /** Every listed identity with its owner (`partner/environment`). */
+    identities: { owner: string; environment: string; aws?: AwsIdentity; gcp?: string }[];
 }
 
-/** Every identity string the registry lists under environments other than the production ones. */
-export function nonProductionIdentities(registryText: string, productionEnvironments: string[]): Map<string, string> {
-    const out = new Map<string, string>();
+export function registryIdentities(registryText: string): RegistryIdentities {
     const reg = YAML.parse(registryText) ?? {};
+    const out: RegistryIdentities = { environments: reg.environments ?? {}, identities: [] };
     for (const p of reg.partners ?? []) {
         for (const [env, ids] of Object.entries<any>(p?.identities ?? {})) {
-            if (productionEnvironments.includes(env)) continue;
-            for (const arn of ids?.aws ?? []) out.set(String(arn), `${p.slug}/${env}`);
+            const owner = `${p.slug}/${env}`;
+            for (const arn of ids?.aws ?? []) {
+                const aws = parseAwsIdentity(String(arn));
+                if (aws) out.identities.push({ owner, environment: env, aws });
+            }
             for (const g of ids?.gcp ?? []) {
-                if (g?.email) out.set(String(g.email), `${p.slug}/${env}`);
-                if (g?.uniqueId) out.set(String(g.uniqueId), `${p.slug}/${env}`);
+                if (g?.email) out.identities.push({ owner, environment: env, gcp: `email:${String(g.email).toLowerCase()}` });
+                if (g?.uniqueId) out.identities.push({ owner, environment: env, gcp: `uid:${g.uniqueId}` });
             }
         }
     }
     return out;
 }
 
-function currentStack(): string | undefined {
-    try {
-        return require("@pulumi/pulumi").getStack();
-    } catch {
-        return undefined;
-    }
-}
+const registryCache = new Map<string, RegistryIdentities>();
 
-const registryCache = new Map<string, Map<string, string>>();
+/** The stack's stage, whether it is production, and the registry it is rendered from. */
+export function stageOf(ctx = stackContext()): { stack: string; production: boolean; registry: RegistryIdentities } | { error: string } | undefined {
+    if (!ctx.stack) return undefined;
+    const accepted = (() => {
+        try {
+            return JSON.parse(ctx.config["partner-access:acceptedEnvironments"] ?? "[]") as string[];
+        } catch {
+            return [];
+        }
+    })();
+    const found = findProjectDir(ctx);
+    if (!found.dir) return { error: `the project directory was not found (looked in ${found.searched.join(", ")}): set PARTNER_ACCESS_PROJECT_DIR` };
+    const file = path.resolve(found.dir, ctx.config["partner-access:registryFile"] ?? "partners.yaml");
+    if (!fs.existsSync(file)) return { error: `registry ${file} not found` };
+    if (!registryCache.has(file)) registryCache.set(file, registryIdentities(fs.readFileSync(file, "utf8")));
+    const registry = registryCache.get(file)!;
+    return { stack: ctx.stack, production: accepted.some((e) => registry.environments[e]?.production === true), registry };
+}
 
 /**
  * A resource policy, not a stack policy: during `pulumi up` resource policies
  * run on each resource's resolved inputs before it is created, stack policies
  * only after everything exists. Unknown values during preview make the SDK
  * report the check as not runnable (advisory) rather than pass it.
+ *
+ * Needs no policy configuration: the stack, its config and so its registry
+ * and accepted environments come from what the CLI hands the pack. Identities
+ * are compared by what they cover: a root names every principal of its
+ * account, and a role is the same role whatever its path.
  */
 export const stageIsolation: ResourceValidationPolicy = {
     name: "stage-isolation",
-    description: "A production stack trusts and grants no identity of a non-production partner environment. " +
-        "Remediation: list the identity under the partner's prod environment only, or remove it.",
+    description: "A production stack trusts and grants no identity of a non-production partner environment, nor one that covers it (an account root covers its account). " +
+        "Remediation: list the identity under the partner's production environment only, or remove it.",
     enforcementLevel: "mandatory",
-    configSchema: {
-        properties: {
-            productionStacks: { type: "array", items: { type: "string" }, default: ["prod"] },
-            productionEnvironments: { type: "array", items: { type: "string" }, default: ["prod"] },
-            registry: { type: "string", default: "partners.yaml" },
-            stack: { type: "string" },
-        },
-    },
     validateResource: (args, report) => {
-        const cfg = args.getConfig<StageIsolationConfig>();
-        const stack = cfg.stack ?? currentStack();
-        if (!stack || !(cfg.productionStacks ?? ["prod"]).includes(stack)) return;
-        const file = path.resolve(cfg.registry ?? "partners.yaml");
-        if (!fs.existsSync(file)) return report(`cannot check stage isolation: registry ${file} not found (set the policy's "registry" config).`);
-        const key = `${file}|${(cfg.productionEnvironments ?? ["prod"]).join(",")}`;
-        if (!registryCache.has(key)) registryCache.set(key, nonProductionIdentities(fs.readFileSync(file, "utf8"), cfg.productionEnvironments ?? ["prod"]));
-        const text = JSON.stringify(args.props);
-        for (const [id, where] of registryCache.get(key)!) {
-            if (text.includes(id)) report(`${args.type} ${args.name} names ${id}, an identity of ${where}, in production stack ${stack}.`);
+        const stage = stageOf();
+        if (!stage) return; // not under the CLI (no stack): nothing to check against
+        if ("error" in stage) return report(`cannot check stage isolation: ${stage.error}.`);
+        if (!stage.production) return;
+        const named = namedIdentities(args.props);
+        for (const listed of stage.registry.identities) {
+            if (stage.registry.environments[listed.environment]?.production) continue;
+            for (const n of named) {
+                const hit = listed.aws && n.aws ? overlaps(listed.aws, n.aws) : listed.gcp !== undefined && listed.gcp === n.gcp;
+                if (hit) report(`${args.type} ${args.name} names ${n.text}, which ${n.aws && listed.aws && n.aws.arn !== listed.aws.arn ? `covers ${listed.aws.arn}, ` : ""}an identity of ${listed.owner}, in production stack ${stage.stack}.`);
+            }
         }
     },
 };

@@ -6,8 +6,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Violation, policyConfigFor, runPolicies } from "../policy-run";
-import { Cell, Matrix, accessMatrix } from "./matrix";
+import { Violation, runPoliciesAsCli } from "../policy-run";
+import { listStacks, stackConfigMap } from "../stack-config";
+import { readManifest, staleness } from "../synth-manifest";
+import { Cell, Finding, Matrix, accessMatrix } from "./matrix";
+import { Progress } from "./review-types";
 import { SynthOutput, readSynthOutput } from "./synth-output";
 
 export interface StackDiff {
@@ -20,7 +23,21 @@ export interface StackDiff {
     changed: { urn: string; fields: string[] }[];
     findings: Violation[];
     defects: Cell[];
+    /** Documents granting what the plan does not (matrix findings). */
+    structural: Finding[];
+    /** Grants outside their window at the evaluation time: shown, never defects. */
+    outsideWindow: string[];
+    /** Resources several partners share whose change touches all of them (blast radius). */
+    sharedChanged: string[];
 }
+
+/** Resources whose one instance serves every partner of a kind: a change to them reaches beyond one partner. */
+const SHARED = new Map([
+    ["gcp:endpoints/service:Service", "the Endpoints service configuration (a new rollout for every partner with GCP routes)"],
+    ["aws:s3/bucketPolicy:BucketPolicy", "the S3 bucket policy (direct partners, and the guards of every prefix)"],
+    ["aws:apigateway/restApi:RestApi", "the REST API definition or resource policy (every partner's routes are redeployed)"],
+    ["gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "a Workload Identity provider (every partner federating from that AWS account)"],
+]);
 
 function stacksIn(root: string): string[] {
     if (!fs.existsSync(root)) return [];
@@ -36,8 +53,8 @@ function sentence(stack: string, c: Cell, verb: string): string {
 const allowedKeys = (m: Matrix | undefined) =>
     new Map((m?.cells ?? []).filter((c) => c.effective === "allowed").map((c) => [`${c.partner}|${c.via}|${c.cloud}|${c.resource}|${c.action}`, c]));
 
-export async function diffStack(stack: string, base: SynthOutput | undefined, pr: SynthOutput | undefined): Promise<StackDiff> {
-    const [mb, mp] = [base && (await accessMatrix(base)), pr && (await accessMatrix(pr))];
+export async function diffStack(stack: string, base: SynthOutput | undefined, pr: SynthOutput | undefined, progress?: Progress): Promise<StackDiff> {
+    const [mb, mp] = [base && (await accessMatrix(base, { progress })), pr && (await accessMatrix(pr, { progress }))];
     const [ab, ap] = [allowedKeys(mb), allowedKeys(mp)];
     const byUrn = (s?: SynthOutput) => new Map((s?.resources ?? []).map((r) => [r.urn, r]));
     const [rb, rp] = [byUrn(base), byUrn(pr)];
@@ -57,16 +74,48 @@ export async function diffStack(stack: string, base: SynthOutput | undefined, pr
         added: [...rp.keys()].filter((u) => !rb.has(u)).sort(),
         removed: [...rb.keys()].filter((u) => !rp.has(u)).sort(),
         changed,
-        findings: pr ? runPolicies(pr.resources, policyConfigFor(pr.dir)) : [],
+        findings: pr ? runPoliciesAsCli(pr.resources, stack, safeConfig(stack)) : [],
         defects: mp?.defects ?? [],
+        structural: mp?.findings ?? [],
+        outsideWindow: (mp?.cells ?? []).filter((c) => c.window).map((c) => sentence(stack, c, c.window === "expired" ? "has an expired grant of" : "has a not-yet-started grant of")).sort(),
+        sharedChanged: [...new Set([...changed.map((c) => c.urn), ...[...rp.keys()].filter((u) => !rb.has(u))].map((u) => rp.get(u)?.type).filter((t): t is string => !!t && SHARED.has(t)))].map((t) => SHARED.get(t)!),
     };
 }
 
-export async function accessDiff(baseRoot: string, prRoot: string): Promise<StackDiff[]> {
-    const stacks = [...new Set([...stacksIn(baseRoot), ...stacksIn(prRoot)])];
+function safeConfig(stack: string): Record<string, string> {
+    try {
+        return stackConfigMap(stack);
+    } catch {
+        return {};
+    }
+}
+
+/**
+ * Diffs every stage either side has. Refuses to compare nothing, output not
+ * written by this version's synth, and head output that the current inputs
+ * would not give (re-synth it first).
+ */
+export async function accessDiff(baseRoot: string, prRoot: string, opts: { stacks?: string[]; progress?: Progress } = {}): Promise<StackDiff[]> {
+    const stacks = opts.stacks ?? [...new Set([...stacksIn(baseRoot), ...stacksIn(prRoot)])];
+    if (stacks.length === 0) throw new Error(`nothing to compare: neither ${baseRoot} nor ${prRoot} holds synth output`);
+    const current = new Set(listStacks());
+    for (const stack of stacks) {
+        for (const [side, root] of [["base", baseRoot], ["head", prRoot]] as const) {
+            const dir = path.join(root, stack);
+            if (fs.existsSync(path.join(dir, "resources.json")) && !readManifest(dir)) throw new Error(`${side} ${dir} has no manifest.json: re-synth it with this version`);
+        }
+        const head = path.join(prRoot, stack);
+        if (current.has(stack) && fs.existsSync(path.join(head, "resources.json"))) {
+            const why = staleness(head, stack);
+            if (why) throw new Error(`head output is stale: ${why}; run \`npx partner-access synth --stack ${stack} --out ${prRoot}\` first`);
+        }
+    }
     const read = (root: string, stack: string) => (fs.existsSync(path.join(root, stack, "resources.json")) ? readSynthOutput(path.join(root, stack)) : undefined);
     const diffs: StackDiff[] = [];
-    for (const stack of stacks) diffs.push(await diffStack(stack, read(baseRoot, stack), read(prRoot, stack)));
+    for (const stack of stacks) {
+        opts.progress?.(`comparing ${stack}`);
+        diffs.push(await diffStack(stack, read(baseRoot, stack), read(prRoot, stack), opts.progress));
+    }
     return diffs.sort((a, b) => Number(b.production) - Number(a.production) || a.stack.localeCompare(b.stack));
 }
 
@@ -87,7 +136,12 @@ export function formatDiff(diffs: StackDiff[]): string {
         };
         list("Access granted", d.gained);
         list("Access revoked", d.revoked);
-        list("Access defects (effect differs from the plan)", d.defects.map((c) => `${c.partner} as ${c.via}: ${c.action} on ${c.resource} is ${c.effective}, planned ${c.planned}`));
+        list("Access defects (effect differs from the plan)", [
+            ...d.structural.map((f) => `${f.cloud.toUpperCase()} ${f.where}${f.partner ? ` (${f.partner})` : ""}: ${f.message}`),
+            ...d.defects.map((c) => `${c.partner} as ${c.via}: ${c.action} on ${c.resource} is ${c.effective}, planned ${c.planned}`),
+        ]);
+        if (d.outsideWindow.length > 0) list("Outside their validity window (not defects)", d.outsideWindow);
+        if (d.sharedChanged.length > 0) list("Shared resources changed (they reach beyond the partners named above)", d.sharedChanged);
         list("Policy findings", d.findings.map((f) => `[${f.enforcementLevel}] ${f.policy}: ${f.urn ? short(f.urn) : "(stack)"}: ${f.message}`));
         out.push(`**Resources**: ${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed`, "");
         if (d.added.length + d.changed.length + d.removed.length > 0) {

@@ -1,8 +1,11 @@
 /**
  * Evaluates rendered AWS policies with a real IAM policy evaluator
  * (@cloud-copilot/iam-simulate, AGPL-3.0, a development dependency only).
+ * Large batches run on worker threads, one per core.
  */
-import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
+import * as os from "os";
+import * as path from "path";
+import { Worker } from "worker_threads";
 
 export type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
 
@@ -20,6 +23,7 @@ export interface Request {
 const accountOf = (arn: string) => /^arn:aws:(?:iam|sts)::(\d{12}):/.exec(arn)?.[1];
 
 export async function decide(r: Request): Promise<Decision> {
+    const { anonymousPrincipal, runSimulation } = await import("@cloud-copilot/iam-simulate");
     const anonymous = r.principal === "anonymous";
     const federated = !anonymous && !r.principal.startsWith("arn:");
     const context: Record<string, string | string[]> = { "aws:SecureTransport": "true", ...(r.context ?? {}) };
@@ -27,6 +31,8 @@ export async function decide(r: Request): Promise<Decision> {
         context["aws:PrincipalArn"] ??= r.principal;
         context["aws:PrincipalAccount"] ??= accountOf(r.principal)!;
     }
+    // Keys with an empty value stand for "not sent" (e.g. no If-None-Match header).
+    for (const [k, v] of Object.entries(context)) if (v === "") delete context[k];
     const result: any = await runSimulation({
         request: {
             principal: anonymous ? anonymousPrincipal : r.principal,
@@ -46,4 +52,38 @@ export async function decide(r: Request): Promise<Decision> {
         return result.result.analysis.resourceAnalysis.result as Decision;
     }
     return result.overallResult as Decision;
+}
+
+/** Below this many requests a worker pool costs more than it saves. */
+const POOL_THRESHOLD = 400;
+
+/** Decides many requests, identical ones once, on worker threads when there are many. */
+export async function decideAll(requests: Request[], progress?: (m: string) => void): Promise<Decision[]> {
+    const keys = requests.map((r) => JSON.stringify(r));
+    const unique = [...new Set(keys)];
+    const byKey = new Map<string, Decision>();
+    const workers = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 4));
+    if (unique.length < POOL_THRESHOLD || workers === 1) {
+        for (const k of unique) byKey.set(k, await decide(JSON.parse(k)));
+    } else {
+        const chunks: string[][] = Array.from({ length: workers }, () => []);
+        unique.forEach((k, i) => chunks[i % workers].push(k));
+        let done = 0;
+        const started = Date.now();
+        await Promise.all(chunks.map((chunk) => new Promise<void>((resolve, reject) => {
+            const w = new Worker(`require("ts-node/register/transpile-only"); require(${JSON.stringify(path.join(__dirname, "iam-worker.ts"))});`, { eval: true, workerData: chunk });
+            w.on("message", (m: { progress?: number; decisions?: Decision[] }) => {
+                if (m.progress) {
+                    done += m.progress;
+                    if (progress && Date.now() - started > 2000) progress(`evaluated ${done}/${unique.length} AWS requests`);
+                }
+                if (m.decisions) {
+                    chunk.forEach((k, i) => byKey.set(k, m.decisions![i]));
+                    resolve();
+                }
+            });
+            w.on("error", reject);
+        })));
+    }
+    return keys.map((k) => byKey.get(k)!);
 }

@@ -1,0 +1,119 @@
+/**
+ * `npx partner-access <command>`: the one command-line tool. Each command has
+ * `--help`; a bad flag prints usage and exits 2 (no stack trace); exit 1 means
+ * findings (input problems, access defects, mandatory policy violations); 0
+ * means clean.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { formatProblem, githubAnnotation, InputError } from "../components/plan/problems";
+import { instant } from "../components/plan/validity";
+
+/** Exit codes: what CI and people script against. */
+export const EXIT = { ok: 0, findings: 1, usage: 2 } as const;
+
+class Findings extends Error {}
+
+const at = () => new Option("--at <time>", "evaluation time: a date or UTC instant (default: now)").argParser((v) => {
+    const d = instant(v);
+    if (Number.isNaN(d.getTime())) throw new CommanderError(EXIT.usage, "partner-access.badTime", `--at ${v} is not a date (2027-04-01) or UTC instant (2027-04-01T12:00:00Z)`);
+    return d;
+});
+const stackOption = () => new Option("--stack <stack>", "the stage (a Pulumi stack with a Pulumi.<stack>.yaml)").makeOptionMandatory();
+const outOption = () => new Option("--out <dir>", "output root; files go to <dir>/<stack>/").default("out");
+
+export function program(): Command {
+    const cli = new Command("partner-access")
+        .description("Keyless partner access on AWS and GCP: render, check and review a stage offline, and build partner kits.")
+        .showHelpAfterError("(run with --help for usage)")
+        .exitOverride()
+        .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+    cli.command("synth")
+        .description("Run the program for one stage under Pulumi's mock runtime; write resources, plan, outputs and preview kits.")
+        .addOption(stackOption()).addOption(outOption()).addOption(at())
+        .option("--registry <file>", "use this registry instead of the stack's registryFile")
+        .option("--preview", "play the first `pulumi preview` of a new stack: every id and output unknown")
+        .addOption(new Option("--mock-seed <seed>", "seed of values the mock cloud draws at create time (tests)").hideHelp())
+        .addOption(new Option("--mock-project-number <n>", "the mock cloud's real project number (tests)").hideHelp())
+        .action(async (o) => (await import("./commands")).synthCommand(o));
+
+    cli.command("policy")
+        .description("Run the CrossGuard policy pack over fresh synth output of each stage (all stages by default).")
+        .option("--stack <stack...>", "stages to check (default: every Pulumi.<stack>.yaml)").addOption(outOption()).addOption(at())
+        .option("--registry <file>", "check the stages rendered from this registry instead of the stack's")
+        .action(async (o) => (await import("./commands")).policyCommand(o));
+
+    cli.command("access")
+        .description("Effective access matrix of a stage, evaluated on the rendered documents and compared with the plan.")
+        .addOption(stackOption()).addOption(outOption()).addOption(at())
+        .option("--registry <file>", "review the stage rendered from this registry instead of the stack's")
+        .option("--full", "evaluate every identity against every partner's resources (quadratic; default: own grants plus adversarial probes)")
+        .action(async (o) => (await import("./commands")).accessCommand(o));
+
+    cli.command("diff")
+        .description("What a change does to access, stage by stage (production first), between two synth output roots.")
+        .requiredOption("--base <dir>", "synth output root of the base (e.g. the target branch)")
+        .requiredOption("--head <dir>", "synth output root of the change")
+        .option("--stack <stack...>", "stages to compare (default: every stage either side has)")
+        .action(async (o) => (await import("./commands")).diffCommand(o));
+
+    cli.command("kits")
+        .description("Onboarding kits for each partner of a deployed stage, from its stack outputs.")
+        .addOption(stackOption()).addOption(outOption()).addOption(at())
+        .option("--outputs <file>", "a saved `pulumi stack output --json` (default: run it)")
+        .action(async (o) => (await import("./commands")).kitsCommand(o));
+
+    cli.command("schema")
+        .description("Write partners.schema.json and the config block of Pulumi.yaml from the input schema.")
+        .option("--check", "only check that the committed files are current (exit 1 if not)")
+        .action(async (o) => (await import("./commands")).schemaCommand(o));
+
+    cli.command("stages")
+        .description("List the stages (one per Pulumi.<stage>.yaml), production ones last, for CI matrices.")
+        .option("--json", "print JSON: [{ stack, production }]")
+        .action(async (o) => (await import("./commands")).stagesCommand(o));
+
+    cli.command("bench")
+        .description("Measure synth and review at generated registry sizes; write out/bench.json.")
+        .option("--sizes <list>", "partner counts", "10,100,1000,5000")
+        .option("--stack <stack>", "stage config to use", "prod")
+        .action(async (o) => (await import("./bench")).benchCommand(o));
+
+    return cli;
+}
+
+/** Prints input problems as people and GitHub read them. */
+export function reportProblems(e: InputError): void {
+    for (const p of e.problems) {
+        console.error(formatProblem(p));
+        if (process.env.GITHUB_ACTIONS === "true") console.log(githubAnnotation(p));
+    }
+    console.error(`${e.problems.length} problem(s): nothing was rendered.`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+    try {
+        await program().parseAsync(argv, { from: "user" });
+        return EXIT.ok;
+    } catch (e) {
+        if (e instanceof CommanderError) {
+            // --help and --version end here too, with exit code 0.
+            return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+        }
+        if (e instanceof InputError) {
+            reportProblems(e);
+            return EXIT.findings;
+        }
+        if (e instanceof Findings) return EXIT.findings;
+        throw e;
+    }
+}
+
+export { Findings };
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
+        console.error(e?.stack ?? String(e));
+        process.exit(EXIT.findings + 2);
+    });
+}
