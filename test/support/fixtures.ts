@@ -3,25 +3,37 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { AccessPlan, buildPlan } from "../../components/plan/access-plan";
+import { loadAccessPlan } from "../../components/plan/load";
 import { parseRegistry } from "../../components/plan/registry";
-import { StageConfig } from "../../components/plan/stage-config";
-import { readStageConfig } from "../../tools/synth";
+import { PROJECT_DIR, stackConfigSource } from "../../tools/stack-config";
 
-export const ROOT = path.resolve(__dirname, "..", "..");
+export const ROOT = PROJECT_DIR;
 export const SAMPLE_REGISTRY = path.join(ROOT, "partners.yaml");
+/** The evaluation time of the tests: nothing turns red by itself on a later date. */
+export const AT = new Date("2026-12-01T00:00:00Z");
 
 export function sampleRegistryObject(): any {
     return YAML.parse(fs.readFileSync(SAMPLE_REGISTRY, "utf8"));
 }
 
-export function stageConfig(stack: string): StageConfig {
-    return readStageConfig(ROOT, stack);
-}
-
-export function planFor(stack: string, registry: unknown = sampleRegistryObject()): AccessPlan {
-    return buildPlan(parseRegistry(YAML.stringify(registry), "partners.yaml"), stageConfig(stack));
-}
-
 export function tempDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), `partner-access-${prefix}-`));
+}
+
+/** A registry object written to a temporary file. */
+export function registryFile(registry: unknown, name = "partners.yaml"): string {
+    const file = path.join(tempDir("registry"), name);
+    fs.writeFileSync(file, typeof registry === "string" ? registry : YAML.stringify(registry));
+    return file;
+}
+
+/** The plan of a stage for a registry (default: the sample), validated as the program validates it. */
+export function planFor(stack: string, registry: unknown = sampleRegistryObject(), at = AT): AccessPlan {
+    return loadAccessPlan(stackConfigSource(stack), { projectDir: ROOT, registryOverride: registryFile(registry), at });
+}
+
+/** The plan without the stage rules (for generated registries whose identities are not checked against a stage). */
+export function rawPlanFor(stack: string, registryYaml: string, at = AT): AccessPlan {
+    const stage = loadAccessPlan(stackConfigSource(stack), { projectDir: ROOT, at }).stage;
+    return buildPlan(parseRegistry(registryYaml, "generated.yaml"), stage, at);
 }
