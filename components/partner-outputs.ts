@@ -23,6 +23,8 @@ export interface PartnerOutputs {
     contact: string;
     environments: string[];
     prefix: string;
+    /** The partner's own validity window (each cloud's grant window may be narrower). */
+    window: Window;
     aws: {
         connect: "assume-role" | "direct";
         access: FileAccess;
@@ -69,6 +71,7 @@ function partnerOutput(plan: AccessPlan, p: PartnerPlan, ids: DeployedIds): Part
         contact: p.contact,
         environments: p.environments,
         prefix: p.prefix,
+        window: p.window,
         aws: {
             connect: p.aws.connect,
             access: p.aws.access,

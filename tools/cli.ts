@@ -4,9 +4,10 @@
  * findings (input problems, access defects, mandatory policy violations); 0
  * means clean.
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { formatProblem, githubAnnotation, InputError } from "../components/plan/problems";
 import { instant } from "../components/plan/validity";
+import { Refusal } from "./access/review-types";
 
 /** Exit codes: what CI and people script against. */
 export const EXIT = { ok: 0, findings: 1, usage: 2 } as const;
@@ -15,7 +16,7 @@ class Findings extends Error {}
 
 const at = () => new Option("--at <time>", "evaluation time: a date or UTC instant (default: now)").argParser((v) => {
     const d = instant(v);
-    if (Number.isNaN(d.getTime())) throw new CommanderError(EXIT.usage, "partner-access.badTime", `--at ${v} is not a date (2027-04-01) or UTC instant (2027-04-01T12:00:00Z)`);
+    if (Number.isNaN(d.getTime())) throw new InvalidArgumentError("expected a date (2027-04-01) or a UTC instant (2027-04-01T12:00:00Z)");
     return d;
 });
 const stackOption = () => new Option("--stack <stack>", "the stage (a Pulumi stack with a Pulumi.<stack>.yaml)").makeOptionMandatory();
@@ -35,6 +36,7 @@ export function program(): Command {
         .option("--preview", "play the first `pulumi preview` of a new stack: every id and output unknown")
         .addOption(new Option("--mock-seed <seed>", "seed of values the mock cloud draws at create time (tests)").hideHelp())
         .addOption(new Option("--mock-project-number <n>", "the mock cloud's real project number (tests)").hideHelp())
+        .addOption(new Option("--mock-state <dir>", "an earlier synth output (of this stack) whose drawn values existing resources keep (tests)").hideHelp())
         .action(async (o) => (await import("./commands")).synthCommand(o));
 
     cli.command("policy")
@@ -104,7 +106,10 @@ export async function main(argv: string[]): Promise<number> {
             reportProblems(e);
             return EXIT.findings;
         }
-        if (e instanceof Findings) return EXIT.findings;
+        if (e instanceof Findings || e instanceof Refusal) {
+            console.error(`partner-access: ${e.message}`);
+            return EXIT.findings;
+        }
         throw e;
     }
 }

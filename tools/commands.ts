@@ -35,7 +35,7 @@ export function ensureSynth(stack: string, outRoot: string, at?: Date, registry?
     return dir;
 }
 
-export async function synthCommand(o: { stack: string; out: string; at?: Date; registry?: string; preview?: boolean; mockSeed?: string; mockProjectNumber?: string }): Promise<void> {
+export async function synthCommand(o: { stack: string; out: string; at?: Date; registry?: string; preview?: boolean; mockSeed?: string; mockProjectNumber?: string; mockState?: string }): Promise<void> {
     // Pulumi records a stack trace for every promise; ts-node's source-map support re-maps each one,
     // which dominated synth time at 1,000 partners. V8's own formatting keeps transpiled line numbers.
     (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
@@ -43,7 +43,7 @@ export async function synthCommand(o: { stack: string; out: string; at?: Date; r
     const result = await synth({
         stack: o.stack, outDir: path.resolve(o.out), at: o.at ?? new Date(), preview: o.preview,
         registry: o.registry && path.resolve(o.registry),
-        mockCloud: { seed: o.mockSeed, projectNumber: o.mockProjectNumber },
+        mockCloud: { seed: o.mockSeed, projectNumber: o.mockProjectNumber, stateFrom: o.mockState && path.resolve(o.mockState) },
     });
     console.log(summary(result));
 }

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { PartnerOutputs } from "../components/partner-outputs";
 import { ACCESS_LEVELS } from "../components/plan/capabilities";
-import { windowState } from "../components/plan/validity";
+import { isoInstant, windowState } from "../components/plan/validity";
 
 /** Stack outputs as `pulumi stack output --json` prints them. */
 export interface StackOutputs {
@@ -67,7 +67,8 @@ const CLIENT = "npx -y @partner-access/client";
 /** The kit of one partner, from the stack outputs. */
 export function kitOf(outputs: StackOutputs, slug: string, source: Kit["source"], at: Date): Kit {
     const o = outputs.partners[slug];
-    const window = { notBefore: o.aws.window.notBefore ?? o.gcp.window.notBefore, expires: o.aws.window.expires ?? o.gcp.window.expires };
+    // The partner's own window (a grant may end earlier: each cloud section says so), as instants the client reads.
+    const window = { notBefore: o.window.notBefore && isoInstant(o.window.notBefore), expires: o.window.expires && isoInstant(o.window.expires) };
     const awsUsable = o.aws.principals.length > 0 || !!o.aws.webIdentity;
     const kit: Kit = {
         kitVersion: 1, source, stack: outputs.stage, generatedAt: at.toISOString(),

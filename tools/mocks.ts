@@ -25,7 +25,11 @@ const hash = (s: string, n: number) => crypto.createHash("sha256").update(s).dig
 /** API Gateway ids are 10 lowercase alphanumerics. */
 const apiGatewayId = (s: string) => BigInt("0x" + hash(s, 15)).toString(36).padStart(10, "0").slice(-10);
 
-export function cloudMocks(c: CloudIdentity): pulumi.runtime.Mocks {
+/**
+ * @param previous values drawn by an earlier run, by `type::name`: a resource that exists keeps them
+ * @param drawn    filled with the values this run draws (for the next run's `previous`)
+ */
+export function cloudMocks(c: CloudIdentity, previous: Record<string, any> = {}, drawn: Record<string, unknown> = {}): pulumi.runtime.Mocks {
     return {
         // The one invoke: the project number check (components/partner-access.ts).
         call(args) {
@@ -54,7 +58,9 @@ export function cloudMocks(c: CloudIdentity): pulumi.runtime.Mocks {
                 case "aws:apigateway/clientCertificate:ClientCertificate":
                     return withState(hash(args.name, 6), { pemEncodedCertificate: `-----BEGIN CERTIFICATE-----\nMOCK${hash(args.name, 40)}\n-----END CERTIFICATE-----\n` });
                 case "random:index/randomId:RandomId": {
-                    const hex = hash(`${c.seed}/${args.name}`, (i.byteLength ?? 4) * 2);
+                    const key = `${args.type}::${args.name}`;
+                    const hex: string = previous[key] ?? hash(`${c.seed}/${args.name}`, (i.byteLength ?? 4) * 2);
+                    drawn[key] = hex;
                     return withState(hex, { hex, dec: BigInt("0x" + hex).toString(), b64Std: Buffer.from(hex, "hex").toString("base64") });
                 }
                 case "aws:apigateway/deployment:Deployment":

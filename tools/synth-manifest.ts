@@ -10,6 +10,8 @@ import * as path from "path";
 import { PROJECT_DIR, stackConfigMap } from "./stack-config";
 
 export interface InputDigest {
+    /** The registry file the output was made from (absolute), and its content digest. */
+    registryPath: string;
     registry: string;
     stackConfig: string;
     projectConfig: string;
@@ -39,6 +41,7 @@ export function inputDigest(stack: string, registryOverride?: string, projectDir
     const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f) : Buffer.from(""));
     const program = [path.join(projectDir, "index.ts"), ...files(path.join(projectDir, "components"))];
     return {
+        registryPath: registry,
         registry: sha(read(registry)),
         stackConfig: sha(read(path.join(projectDir, `Pulumi.${stack}.yaml`))),
         projectConfig: sha(read(path.join(projectDir, "Pulumi.yaml"))),
@@ -51,12 +54,16 @@ export function readManifest(dir: string): Manifest | undefined {
     return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : undefined;
 }
 
-/** Why the synth output in `dir` is not what the current inputs give, or undefined when it is. */
-export function staleness(dir: string, stack: string, opts: { registry?: string; at?: Date; projectDir?: string } = {}): string | undefined {
+/**
+ * Why the synth output in `dir` is not what the current inputs give, or
+ * undefined when it is. The registry compared is `registry`, or the stack's
+ * configured one; with `asClaimed`, the one the output says it came from.
+ */
+export function staleness(dir: string, stack: string, opts: { registry?: string; asClaimed?: boolean; at?: Date; projectDir?: string } = {}): string | undefined {
     const m = readManifest(dir);
     if (!m) return `${dir} has no manifest.json (not written by this version's synth)`;
     if (m.preview) return `${dir} is a --preview synth (unknown values): review needs a full synth`;
-    const now = inputDigest(stack, opts.registry, opts.projectDir);
+    const now = inputDigest(stack, opts.registry ?? (opts.asClaimed ? m.inputs.registryPath : undefined), opts.projectDir);
     const changed = (Object.keys(now) as (keyof InputDigest)[]).filter((k) => m.inputs[k] !== now[k]);
     if (changed.length > 0) return `${dir} was made from other inputs (${changed.join(", ")} changed since)`;
     if (opts.at && new Date(m.evaluatedAt).getTime() !== opts.at.getTime()) return `${dir} was evaluated at ${m.evaluatedAt}, not ${opts.at.toISOString()}`;

@@ -31,8 +31,12 @@ export interface SynthOptions {
      * plan.json only: there are no outputs to report.
      */
     preview?: boolean;
-    /** The mock cloud's answers (tests): its real project number, and the seed of values drawn at create time. */
-    mockCloud?: { projectNumber?: string; seed?: string };
+    /**
+     * The mock cloud's answers (tests): its real project number, the seed of
+     * values drawn at create time, and a previous synth output whose drawn
+     * values resources that already exist keep (as Pulumi keeps their state).
+     */
+    mockCloud?: { projectNumber?: string; seed?: string; stateFrom?: string };
 }
 
 /** How an input that is unknown during preview is written: Pulumi's own wire sentinel. */
@@ -90,10 +94,12 @@ export async function synth(opts: SynthOptions): Promise<SynthResult> {
     const registered = new Map<string, Omit<SynthResource, "urn" | "parent">>();
     const resources: SynthResource[] = [];
     // Preview of a new stack: the cloud has answered nothing yet, so every id and output is unknown.
+    const previous = opts.mockCloud?.stateFrom ? JSON.parse(fs.readFileSync(path.join(opts.mockCloud.stateFrom, "drawn.json"), "utf8")) : {};
+    const drawn: Record<string, unknown> = {};
     const cloud = cloudMocks({
         accountId: plan.stage.aws.accountId, region: plan.stage.aws.region, project: plan.stage.gcp.project,
         projectNumber: opts.mockCloud?.projectNumber ?? plan.stage.gcp.projectNumber, seed: opts.mockCloud?.seed ?? "first-deploy",
-    });
+    }, previous, drawn);
     const mocks: pulumi.runtime.Mocks = opts.preview ? { call: cloud.call, newResource: () => ({ id: "", state: {} }) } : cloud;
     await pulumi.runtime.setMocks({
         call: mocks.call,
@@ -137,6 +143,7 @@ export async function synth(opts: SynthOptions): Promise<SynthResult> {
     write("resources.json", resources);
     write("plan.json", plan);
     write("manifest.json", { stack: opts.stack, evaluatedAt: opts.at.toISOString(), preview: !!opts.preview, inputs: inputDigest(opts.stack, opts.registry) });
+    write("drawn.json", drawn);
     if (!opts.preview) {
         write("outputs.json", outputs);
         // Mocked ids: kits for reading only, marked as previews; the kits sent to partners come from the deployed stack.

@@ -66,6 +66,8 @@ export interface PartnerPlan {
     environments: string[];
     /** Storage prefix, the same in S3 and GCS: `partners/<slug>/`. */
     prefix: string;
+    /** The partner's own window (contract dates); each cloud's grant window lies within it. */
+    window: Window;
     aws: AwsPartnerPlan;
     gcp: GcpPartnerPlan;
 }
@@ -184,6 +186,7 @@ function planPartner(p: Partner, environments: string[], catalogue: Route[], sta
         contact: p.contact,
         environments,
         prefix: partnerPrefix(p.slug),
+        window: { notBefore: p.notBefore, expires: p.expires },
         aws: {
             connect: p.aws.connect,
             access: awsHeld ? p.aws.files : "none",

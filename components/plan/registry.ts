@@ -8,9 +8,10 @@
 import * as fs from "fs";
 import { AwsIdentity, awsIdentity, gcpIdentityKeys, overlaps } from "./identities";
 import { InputError, Problems, dotted } from "./problems";
-import { Route, RoutePattern, expand, isParam, parseRoute, parseRoutePattern, routeKey, segments } from "./routes";
-import { ConnectMode, DEFAULT_GRANT, FileAccess, OutboundDocument, PartnerDocument, RegistryDocument, RegistrySchema } from "./schema";
-import { checkSchema } from "./schema-check";
+import { SLUG, re } from "./identifiers";
+import { ROUTE, Route, RoutePattern, expand, isParam, parseRoute, parseRoutePattern, routeKey, segments } from "./routes";
+import { ConnectMode, DEFAULT_GRANT, FileAccess, OutboundDocument, PartnerDocument, PartnerSchema, RegistryDocument, RegistrySchema, RetiredSchema } from "./schema";
+import { checkSchema, isValid } from "./schema-check";
 import { Window, instant } from "./validity";
 import { YamlSource } from "./yaml-source";
 
@@ -86,21 +87,31 @@ export function parseRegistry(text: string, file: string): Registry {
         const slug = (doc as any)?.partners?.[i]?.slug;
         return typeof slug === "string" && /^[a-z][a-z0-9-]*$/.test(slug) ? slug : `#${i}`;
     };
-    const valid = checkSchema(RegistrySchema, doc, problems, (path) =>
+    checkSchema(RegistrySchema, doc, problems, (path) =>
         path[0] === "partners" && typeof path[1] === "number" && path.length > 2 ? { partner: label(path[1]), field: path.slice(2) } : { field: path });
-    problems.throwIfAny();
-    if (!valid) throw new Error("unreachable: schema failed without problems");
 
-    const routes = doc.api.routes.map(parseRoute);
+    // The rules below need well-formed parts; they run on every part that is, so one run reports every problem.
+    const raw = (doc ?? {}) as Partial<RegistryDocument>;
+    const routes = Array.isArray(raw.api?.routes) && raw.api!.routes.every((r) => typeof r === "string" && re(ROUTE).test(r)) ? raw.api!.routes.map(parseRoute) : [];
+    const environments = raw.environments && typeof raw.environments === "object" ? raw.environments : {};
+    const entries = (Array.isArray(raw.partners) ? raw.partners : []).map((p, index) => ({ index, doc: p as PartnerDocument }))
+        .filter((e) => isValid(PartnerSchema, e.doc)).map((e) => ({ ...e, partner: normalise(e.doc) }));
+    const retired = Array.isArray(raw.retired) ? raw.retired.filter((r) => isValid(RetiredSchema, r)) : [];
     checkCatalogue(routes, problems);
-    const partners = doc.partners.map((p) => normalise(p));
-    const retired = doc.retired ?? [];
-    partners.forEach((p, i) => checkPartner(p, i, doc, routes, problems));
-    checkSlugs(partners, retired, problems);
-    checkIdentityOwners(partners, problems);
-    checkOutboundHosts(partners, problems);
+    for (const e of entries) checkPartner(e.partner, e.index, e.doc, environments, routes, problems);
+    const slugs = (Array.isArray(raw.partners) ? raw.partners : []).map((p: any, index) => ({ index, slug: p?.slug }))
+        .filter((x): x is { index: number; slug: string } => typeof x.slug === "string" && re(SLUG).test(x.slug));
+    checkSlugs(slugs, retired, problems);
+    checkIdentityOwners(entries, problems);
+    checkOutboundHosts(entries, problems);
     problems.throwIfAny();
-    return { file, environments: doc.environments, routes, partners, retired, locate: (path) => source.locate(path) };
+    return { file, environments, routes, partners: entries.map((e) => e.partner), retired, locate: (path) => source.locate(path) };
+}
+
+interface Entry {
+    index: number;
+    doc: PartnerDocument;
+    partner: Partner;
 }
 
 function normalise(p: PartnerDocument): Partner {
@@ -148,15 +159,15 @@ function checkCatalogue(routes: Route[], problems: Problems): void {
     }
 }
 
-function checkPartner(p: Partner, i: number, doc: RegistryDocument, catalogue: Route[], problems: Problems): void {
+function checkPartner(p: Partner, i: number, doc: PartnerDocument, environments: Record<string, unknown>, catalogue: Route[], problems: Problems): void {
     const at = (...rest: (string | number)[]) => ["partners", i, ...rest];
     const add = (message: string, ...rest: (string | number)[]) => problems.add(message, at(...rest), p.slug, dotted(rest));
     for (const env of Object.keys(p.identities)) {
-        if (!(env in doc.environments)) add(`"${env}" is not a declared environment (declared: ${Object.keys(doc.environments).join(", ")})`, "identities", env);
+        if (!(env in environments)) add(`"${env}" is not a declared environment (declared: ${Object.keys(environments).join(", ")})`, "identities", env);
     }
     for (const cloud of ["aws", "gcp"] as const) {
-        const api = doc.partners[i][cloud]?.api;
-        if (Array.isArray(api)) api.forEach((text, j) => {
+        const api = doc[cloud]?.api;
+        if (Array.isArray(api) && catalogue.length > 0) api.forEach((text, j) => {
             if (expand([parseRoutePattern(text)], catalogue).length === 0) add(`"${text}" matches no route of api.routes`, cloud, "api", j);
         });
         checkWindow(p[cloud], (m, f) => add(m, cloud, f));
@@ -179,9 +190,10 @@ function checkWindow(w: Window, add: (message: string, field: string) => void): 
 }
 
 /** Slugs name resources and data prefixes: unique among partners, and never reused after a partner retires. */
-function checkSlugs(partners: Partner[], retired: Retired[], problems: Problems): void {
+function checkSlugs(slugs: { index: number; slug: string }[], retired: Retired[], problems: Problems): void {
     const seen = new Map<string, number>();
-    partners.forEach((p, i) => {
+    slugs.forEach(({ slug, index: i }) => {
+        const p = { slug };
         if (seen.has(p.slug)) problems.add(`duplicate slug (also partners[${seen.get(p.slug)}])`, ["partners", i, "slug"], p.slug, `partners[${i}].slug`);
         else seen.set(p.slug, i);
         const r = retired.find((x) => x.slug === p.slug);
@@ -203,10 +215,10 @@ function checkSlugs(partners: Partner[], retired: Retired[], problems: Problems)
  * every principal of its account; role paths and letter case do not make two
  * principals different.
  */
-function checkIdentityOwners(partners: Partner[], problems: Problems): void {
+function checkIdentityOwners(entries: Entry[], problems: Problems): void {
     const aws: { id: AwsIdentity; owner: string; partner: string; at: (string | number)[] }[] = [];
     const gcp = new Map<string, { owner: string; value: string }>();
-    partners.forEach((p, i) => {
+    entries.forEach(({ partner: p, index: i }) => {
         for (const [env, ids] of Object.entries(p.identities)) {
             const owner = `${p.slug}/${env}`;
             ids.aws.forEach((arn, j) => {
@@ -238,9 +250,9 @@ function relation(a: AwsIdentity, b: AwsIdentity): string {
     return a.arn === b.arn ? "is also listed as" : "is the same principal as";
 }
 
-function checkOutboundHosts(partners: Partner[], problems: Problems): void {
+function checkOutboundHosts(entries: Entry[], problems: Problems): void {
     const owner = new Map<string, string>();
-    partners.forEach((p, i) => p.outbound.forEach((o, j) => {
+    entries.forEach(({ partner: p, index: i }) => p.outbound.forEach((o, j) => {
         const prev = owner.get(o.host);
         if (prev) problems.add(`host ${o.host} is already an outbound host of ${prev}: one token per host`, ["partners", i, "outbound", j, "host"], p.slug, `outbound[${j}].host`);
         else owner.set(o.host, p.slug);

@@ -63,13 +63,15 @@ export function expand(patterns: RoutePattern[], catalogue: Route[]): Route[] {
 }
 
 /**
- * Which catalogue route serves a concrete request path. Our model of API
+ * Which catalogue route serves a concrete request path. A MODEL of API
  * Gateway's REST routing: a literal path part is preferred to a `{param}`
- * sibling, deciding at the first segment where two matching routes differ
- * ("API Gateway ... matches the most specific path", REST API resource
- * routing); a request no route matches is refused before authorisation. Only
- * a real API confirms ties; the renderers never rely on it for safety (see
- * components/aws/route-coverage.ts).
+ * sibling, deciding at the first segment where two matching routes differ.
+ * AWS documents "the most specific match first" for HTTP APIs ("Routing API
+ * requests": an exact match before a path variable) but no precedence for
+ * REST APIs; only a real API confirms it. A request no route matches is
+ * refused before authorisation. The renderers never rely on this model for
+ * safety (components/aws/route-coverage.ts); the review uses it to say which
+ * route a hostile path reaches.
  */
 export function routeFor(catalogue: Route[], method: string, path: string): Route | undefined {
     const parts = segments(path);

@@ -18,6 +18,11 @@ function validator(schema: TSchema): ValidateFunction {
     return v;
 }
 
+/** Whether a value is valid, reporting nothing. */
+export function isValid(schema: TSchema, value: unknown): boolean {
+    return validator(schema)(value) === true;
+}
+
 /** Where a problem belongs: the partner it concerns and the path its field is named by. */
 export type Attribution = (path: (string | number)[]) => { partner?: string; field: (string | number)[] };
 

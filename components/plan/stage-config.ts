@@ -27,7 +27,7 @@ const int = (minimum: number, maximum: number, dflt: number, description: string
     Type.Integer({ minimum, maximum, default: dflt, description, errorMessage: `must be a whole number from ${minimum} to ${maximum}` });
 /** Optional strings are declared with an empty default in Pulumi.yaml (the CLI requires a value for a declared key without one). */
 const optionalUrl = (description: string) =>
-    Type.String({ pattern: `^$|${HTTPS_URL}`, default: "", errorMessage: "must be an https:// URL without a trailing slash", description: `${description} Empty: not set.` });
+    Type.String({ pattern: `^$|${HTTPS_URL}`, default: "", errorMessage: "must be an https:// URL without a trailing slash", description });
 
 export const StageConfigSchema = Type.Object({
     registryFile: Type.String({ minLength: 1, default: "partners.yaml", description: "The partner registry, relative to the project directory." }),
@@ -52,7 +52,7 @@ export const StageConfigSchema = Type.Object({
     gcpProjectNumber: str(GCP_PROJECT_NUMBER, "must be the project number, quoted", "The project's number (checked against the project at deploy time)."),
     gcpRegion: str(GCP_REGION, "must be a GCP region", "The stage's GCP region."),
     gcpBucketLocation: Type.String({ default: "", description: "GCS bucket location (a region or multi-region such as EU). Empty: the region." }),
-    gcpApiBackendUrl: optionalUrl("Backend ESPv2 proxies to; required when any partner has GCP routes."),
+    gcpApiBackendUrl: optionalUrl("Backend ESPv2 proxies to; required when any partner has GCP routes (empty: not set)."),
     gcpEspImage: Type.String({ minLength: 1, default: "gcr.io/endpoints-release/endpoints-runtime-serverless:2", description: "ESPv2 image." }),
     gcpSoftDeleteRetentionDays: int(7, 90, 30, "GCS soft delete: how long deleted objects can be restored."),
     gcpNoncurrentVersionRetentionDays: int(1, 3650, 90, "How long GCS keeps a noncurrent object version."),

@@ -5,6 +5,7 @@ import * as YAML from "yaml";
 import { AccessPlan, buildPlan } from "../../components/plan/access-plan";
 import { loadAccessPlan } from "../../components/plan/load";
 import { parseRegistry } from "../../components/plan/registry";
+import { loadCheckedPlan } from "../../components/stage-inputs";
 import { PROJECT_DIR, stackConfigSource } from "../../tools/stack-config";
 
 export const ROOT = PROJECT_DIR;
@@ -27,9 +28,9 @@ export function registryFile(registry: unknown, name = "partners.yaml"): string 
     return file;
 }
 
-/** The plan of a stage for a registry (default: the sample), validated as the program validates it. */
+/** The plan of a stage for a registry (default: the sample), checked exactly as the program checks it. */
 export function planFor(stack: string, registry: unknown = sampleRegistryObject(), at = AT): AccessPlan {
-    return loadAccessPlan(stackConfigSource(stack), { projectDir: ROOT, registryOverride: registryFile(registry), at });
+    return loadCheckedPlan(stackConfigSource(stack), { projectDir: ROOT, registryOverride: registryFile(registry), at });
 }
 
 /** The plan without the stage rules (for generated registries whose identities are not checked against a stage). */

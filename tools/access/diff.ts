@@ -10,7 +10,7 @@ import { Violation, runPoliciesAsCli } from "../policy-run";
 import { listStacks, stackConfigMap } from "../stack-config";
 import { readManifest, staleness } from "../synth-manifest";
 import { Cell, Finding, Matrix, accessMatrix } from "./matrix";
-import { Progress } from "./review-types";
+import { Progress, Refusal } from "./review-types";
 import { SynthOutput, readSynthOutput } from "./synth-output";
 
 export interface StackDiff {
@@ -97,17 +97,17 @@ function safeConfig(stack: string): Record<string, string> {
  */
 export async function accessDiff(baseRoot: string, prRoot: string, opts: { stacks?: string[]; progress?: Progress } = {}): Promise<StackDiff[]> {
     const stacks = opts.stacks ?? [...new Set([...stacksIn(baseRoot), ...stacksIn(prRoot)])];
-    if (stacks.length === 0) throw new Error(`nothing to compare: neither ${baseRoot} nor ${prRoot} holds synth output`);
+    if (stacks.length === 0) throw new Refusal(`nothing to compare: neither ${baseRoot} nor ${prRoot} holds synth output`);
     const current = new Set(listStacks());
     for (const stack of stacks) {
         for (const [side, root] of [["base", baseRoot], ["head", prRoot]] as const) {
             const dir = path.join(root, stack);
-            if (fs.existsSync(path.join(dir, "resources.json")) && !readManifest(dir)) throw new Error(`${side} ${dir} has no manifest.json: re-synth it with this version`);
+            if (fs.existsSync(path.join(dir, "resources.json")) && !readManifest(dir)) throw new Refusal(`${side} ${dir} has no manifest.json: re-synth it with this version`);
         }
         const head = path.join(prRoot, stack);
         if (current.has(stack) && fs.existsSync(path.join(head, "resources.json"))) {
-            const why = staleness(head, stack);
-            if (why) throw new Error(`head output is stale: ${why}; run \`npx partner-access synth --stack ${stack} --out ${prRoot}\` first`);
+            const why = staleness(head, stack, { asClaimed: true });
+            if (why) throw new Refusal(`head output is stale: ${why}; run \`npx partner-access synth --stack ${stack} --out ${prRoot}\` first`);
         }
     }
     const read = (root: string, stack: string) => (fs.existsSync(path.join(root, stack, "resources.json")) ? readSynthOutput(path.join(root, stack)) : undefined);

@@ -25,3 +25,6 @@ export interface Finding {
 }
 
 export type Progress = (message: string) => void;
+
+/** A review tool refusing its input (stale output, nothing to compare): exit 1 with the reason, never a silent pass. */
+export class Refusal extends Error {}
