@@ -2,7 +2,7 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
 import { windowState } from "../components/plan/validity";
-import { generateRegistry, generateRegistryYaml } from "../tools/generate-registry";
+import { generateRegistry } from "../tools/generate-registry";
 import { AT, planFor, rawPlanFor, sampleRegistryObject } from "./support/fixtures";
 
 describe("access plan", () => {
@@ -75,7 +75,7 @@ describe("access plan", () => {
         fc.assert(fc.property(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 1_000_000 }), (count, seed) => {
             const raw = generateRegistry({ count, seed });
             const prodIds = new Set((raw.partners as any[]).flatMap((p) => [...p.identities.prod.aws, ...p.identities.prod.gcp.flatMap((g: any) => [g.email, g.uniqueId])]));
-            const plan = rawPlanFor("prod", generateRegistryYaml({ count, seed }), AT);
+            const plan = rawPlanFor("prod", generateRegistry({ count, seed }), AT);
             for (const p of plan.partners) {
                 const held = [...p.aws.principals, ...p.aws.googleIdentities.flatMap((g) => [g.email, g.uniqueId]), ...p.gcp.serviceAccounts, ...p.gcp.federatedAwsPrincipals];
                 for (const id of held) assert.ok(prodIds.has(id), `${p.slug} holds non-prod identity ${id}`);

@@ -9,6 +9,8 @@ export interface GenerateOptions {
     seed?: number;
     /** Every how-many-th partner connects `direct` (their principals sit in shared resource policies). */
     directEvery?: number;
+    /** At most this many `direct` partners (the API resource policy's 8,192 characters hold about 15). */
+    maxDirect?: number;
 }
 
 function rng(seed: number): () => number {
@@ -24,6 +26,8 @@ export function generateRegistry(o: GenerateOptions): Record<string, unknown> {
     const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
     // `direct` partners share the bucket and API resource policies (8,192 characters for the API): a few per cent at most.
     const directEvery = o.directEvery ?? 100;
+    const maxDirect = o.maxDirect ?? (o.directEvery ? Infinity : 12);
+    let direct = 0;
     const partners = [];
     for (let i = 0; i < o.count; i++) {
         const slug = `partner-${String(i).padStart(5, "0")}`;
@@ -34,6 +38,8 @@ export function generateRegistry(o: GenerateOptions): Record<string, unknown> {
             gcp: [{ email: `${slug.replace(/-/g, "")}-${name}@${slug}-${name}.iam.gserviceaccount.com`, ...(rand() < 0.5 ? { uniqueId: uid(n) } : {}) }],
         });
         const api = () => pick<unknown>(["all", [], [pick(GENERATED_ROUTES)], ["GET /orders/*"], ["* /invoices/*", "GET /catalog"]]);
+        const isDirect = i % directEvery === directEvery - 1 && direct < maxDirect;
+        if (isDirect) direct++;
         const window = rand() < 0.2 ? { expires: `${2027 + (i % 3)}-0${1 + (i % 9)}-15` } : {};
         partners.push({
             slug,
@@ -42,8 +48,8 @@ export function generateRegistry(o: GenerateOptions): Record<string, unknown> {
             ...window,
             identities: { dev: env("dev", 1), stag: env("stag", 2), prod: env("prod", 3) },
             aws: {
-                connect: i % directEvery === directEvery - 1 ? "direct" : "assume-role",
-                ...(i % 3 === 0 && i % directEvery !== directEvery - 1 ? { externalId: `${slug}-ext` } : {}),
+                connect: isDirect ? "direct" : "assume-role",
+                ...(i % 3 === 0 && !isDirect ? { externalId: `${slug}-ext` } : {}),
                 files: pick(FILES),
                 api: api(),
             },

@@ -79,9 +79,14 @@ export function loadRegistry(file: string): Registry {
 
 export function parseRegistry(text: string, file: string): Registry {
     const source = new YamlSource(file, text);
-    const problems = source.problems;
-    problems.throwIfAny();
-    const doc = source.value as RegistryDocument;
+    source.problems.throwIfAny();
+    return checkRegistry(source.value, source.problems, (path) => source.locate(path));
+}
+
+/** Checks a registry already parsed from YAML (or built in memory), reporting into `problems`. */
+export function checkRegistry(value: unknown, problems: Problems, locate: Registry["locate"] = () => undefined): Registry {
+    const file = problems.file;
+    const doc = value as RegistryDocument;
     // Problems inside a partner name the partner (by slug, or `#index` while the slug is unusable) and the field within it.
     const label = (i: number) => {
         const slug = (doc as any)?.partners?.[i]?.slug;
@@ -105,7 +110,7 @@ export function parseRegistry(text: string, file: string): Registry {
     checkIdentityOwners(entries, problems);
     checkOutboundHosts(entries, problems);
     problems.throwIfAny();
-    return { file, environments, routes, partners: entries.map((e) => e.partner), retired, locate: (path) => source.locate(path) };
+    return { file, environments, routes, partners: entries.map((e) => e.partner), retired, locate };
 }
 
 interface Entry {
@@ -216,7 +221,8 @@ function checkSlugs(slugs: { index: number; slug: string }[], retired: Retired[]
  * principals different.
  */
 function checkIdentityOwners(entries: Entry[], problems: Problems): void {
-    const aws: { id: AwsIdentity; owner: string; partner: string; at: (string | number)[] }[] = [];
+    // Identities of different accounts never overlap: compare within an account only (linear in the registry).
+    const byAccount = new Map<string, { id: AwsIdentity; owner: string }[]>();
     const gcp = new Map<string, { owner: string; value: string }>();
     entries.forEach(({ partner: p, index: i }) => {
         for (const [env, ids] of Object.entries(p.identities)) {
@@ -224,12 +230,14 @@ function checkIdentityOwners(entries: Entry[], problems: Problems): void {
             ids.aws.forEach((arn, j) => {
                 const id = awsIdentity(arn);
                 const at = ["partners", i, "identities", env, "aws", j];
-                for (const other of aws) {
+                const same = byAccount.get(id.account) ?? [];
+                for (const other of same) {
                     if (other.owner === owner || !overlaps(id, other.id)) continue;
                     problems.add(`"${arn}" ${relation(id, other.id)} "${other.id.arn}" of ${other.owner}: an identity, and every identity it covers, belongs to one partner environment`,
                         at, p.slug, `identities.${env}.aws[${j}]`);
                 }
-                aws.push({ id, owner, partner: p.slug, at });
+                same.push({ id, owner });
+                byAccount.set(id.account, same);
             });
             ids.gcp.forEach((g, j) => {
                 for (const key of gcpIdentityKeys(g)) {

@@ -4,7 +4,8 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { AccessPlan, buildPlan } from "../../components/plan/access-plan";
 import { loadAccessPlan } from "../../components/plan/load";
-import { parseRegistry } from "../../components/plan/registry";
+import { checkRegistry, parseRegistry } from "../../components/plan/registry";
+import { Problems } from "../../components/plan/problems";
 import { loadCheckedPlan } from "../../components/stage-inputs";
 import { PROJECT_DIR, stackConfigSource } from "../../tools/stack-config";
 
@@ -33,8 +34,9 @@ export function planFor(stack: string, registry: unknown = sampleRegistryObject(
     return loadCheckedPlan(stackConfigSource(stack), { projectDir: ROOT, registryOverride: registryFile(registry), at });
 }
 
-/** The plan without the stage rules (for generated registries whose identities are not checked against a stage). */
-export function rawPlanFor(stack: string, registryYaml: string, at = AT): AccessPlan {
+/** The plan of a registry held in memory (generated, large), without the stage rules. */
+export function rawPlanFor(stack: string, registry: unknown, at = AT): AccessPlan {
     const stage = loadAccessPlan(stackConfigSource(stack), { projectDir: ROOT, at }).stage;
-    return buildPlan(parseRegistry(registryYaml, "generated.yaml"), stage, at);
+    const reg = typeof registry === "string" ? parseRegistry(registry, "generated.yaml") : checkRegistry(JSON.parse(JSON.stringify(registry)), new Problems("generated.yaml"));
+    return buildPlan(reg, stage, at);
 }

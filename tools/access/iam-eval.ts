@@ -57,11 +57,21 @@ export async function decide(r: Request): Promise<Decision> {
 /** Below this many requests a worker pool costs more than it saves. */
 const POOL_THRESHOLD = 400;
 
+/**
+ * Decisions already made in this process: a request is a pure function of its
+ * JSON (principal, action, resource, context, policies), so the base and the
+ * head of a diff, or a document changed in one place, re-evaluate only what
+ * differs. Bounded: cleared when it grows past this.
+ */
+const decided = new Map<string, Decision>();
+const DECIDED_MAX = 200_000;
+
 /** Decides many requests, identical ones once, on worker threads when there are many. */
 export async function decideAll(requests: Request[], progress?: (m: string) => void): Promise<Decision[]> {
     const keys = requests.map((r) => JSON.stringify(r));
-    const unique = [...new Set(keys)];
-    const byKey = new Map<string, Decision>();
+    if (decided.size > DECIDED_MAX) decided.clear();
+    const unique = [...new Set(keys)].filter((k) => !decided.has(k));
+    const byKey = decided;
     const workers = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 4));
     if (unique.length < POOL_THRESHOLD || workers === 1) {
         for (const k of unique) byKey.set(k, await decide(JSON.parse(k)));
