@@ -175,7 +175,8 @@ async function checkS3(files: NonNullable<NonNullable<Kit["aws"]>["files"]>, s3:
         const key = probeKey(files.prefix);
         const body = `partner-access check: ${ctx.caller ?? "partner"} wrote this at ${new Date().toISOString()}\n`;
         try {
-            await s3.send(new PutObjectCommand({ Bucket: files.bucket, Key: key, Body: body, ContentType: "text/plain" }));
+            // Create-only: the bucket refuses a write that could overwrite (no If-None-Match), and 412s an existing name.
+            await s3.send(new PutObjectCommand({ Bucket: files.bucket, Key: key, Body: body, ContentType: "text/plain", IfNoneMatch: "*" }));
             list.ok("aws", `s3 put s3://${files.bucket}/${key}`, "left there: the bucket is versioned and nobody can delete");
             probe = { key, body };
         } catch (e) {
@@ -342,7 +343,8 @@ async function checkGcs(files: NonNullable<NonNullable<Kit["gcp"]>["files"]>, gc
         const body = `partner-access check: ${me ?? "partner"} wrote this at ${new Date().toISOString()}\n`;
         try {
             const res = await gcs.client.request({
-                url: `${gcs.base}/upload/storage/v1/b/${b}/o`, method: "POST", params: { uploadType: "media", name: key },
+                // Create-only: ifGenerationMatch=0 succeeds only if no live object has the name (a write grant cannot overwrite).
+                url: `${gcs.base}/upload/storage/v1/b/${b}/o`, method: "POST", params: { uploadType: "media", name: key, ifGenerationMatch: "0" },
                 headers: { "content-type": "text/plain" }, data: body,
             });
             list.skew(res.headers?.get?.("date"));

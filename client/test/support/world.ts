@@ -319,6 +319,11 @@ export class World {
             const bucket = decodeURIComponent(m[1]);
             const name = url.searchParams.get("name") ?? "";
             if (!may(bucket, name, "write")) return denied(caller, "storage.objects.create", bucket);
+            // roles/storage.objectCreator: creating a name that exists needs storage.objects.delete, which no partner has.
+            if (this.gcsObjects.has(`${bucket}/${name}`)) {
+                if (url.searchParams.get("ifGenerationMatch") === "0") return json(412, { error: { code: 412, message: "At least one of the pre-conditions you specified did not hold." } });
+                return denied(caller, "storage.objects.delete", bucket);
+            }
             this.gcsObjects.set(`${bucket}/${name}`, body.toString());
             return json(200, { kind: "storage#object", bucket, name, size: String(body.length) });
         }
@@ -427,6 +432,9 @@ export class World {
         }
         if (req.method === "PUT" && objectKey) {
             if (!may("s3:PutObject", objectKey)) return fail(403, "AccessDenied", "Access Denied");
+            // As partner-access's bucket policy renders it: writes under partners/ must be create-only (If-None-Match: *).
+            if (objectKey.startsWith("partners/") && req.headers["if-none-match"] !== "*") return fail(403, "AccessDenied", "Access Denied");
+            if (this.s3Objects.has(`${bucket}/${objectKey}`)) return fail(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
             this.s3Objects.set(`${bucket}/${objectKey}`, decodeChunked(req, body).toString());
             return res.writeHead(200, { etag: `"${randomBytes(16).toString("hex")}"` }).end();
         }
