@@ -79,6 +79,16 @@ export function program(): Command {
         .option("--stack <stack>", "stage config to use", "prod")
         .action(async (o) => (await import("./bench")).benchCommand(o));
 
+    cli.command("expiring")
+        .description("Grants that end within N days of --at, and those already ended, across every stage (informs: exit 0).")
+        .addOption(new Option("--days <n>", "look this many days ahead").default(30).argParser((v) => {
+            if (!/^\d+$/.test(v)) throw new CommanderError(EXIT.usage, "commander.invalidArgument", "a whole number of days, e.g. 30");
+            return Number(v);
+        }))
+        .addOption(at())
+        .option("--json", "print JSON: { at, days, stages, expiring: [...], expired: [...] }")
+        .action(async (o) => (await import("./expiring")).expiringCommand(o));
+
     return cli;
 }
 
