@@ -89,6 +89,12 @@ export function program(): Command {
         .option("--json", "print JSON: { at, days, stages, expiring: [...], expired: [...] }")
         .action(async (o) => (await import("./expiring")).expiringCommand(o));
 
+    cli.command("access-review")
+        .description("Access review for auditors: one row per partner identity and grant of a rendered stage, with granted-since and last-changed from the registry's git history; CSV, Markdown and HTML.")
+        .addOption(stackOption()).addOption(outOption()).addOption(at())
+        .option("--registry <file>", "review the stage rendered from this registry (its history comes from the repository holding it)")
+        .action(async (o) => (await import("./access-review")).accessReviewCommand(o));
+
     return cli;
 }
 
