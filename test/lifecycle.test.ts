@@ -222,6 +222,8 @@ describe("Access lifecycle", function () {
                 assert.ok(allowedCells.length > 10);
                 for (const k of allowedCells) assert.ok(covered.has(k), `allowed cell without a row: ${k}`);
                 assert.ok(review.rows.every((r) => r.status === "active" && !r.defect), "at the test time nothing has expired");
+                // Every identity is traced back to the registry, and every grant to its history.
+                assert.deepEqual(review.rows.filter((r) => r.registryIdentity.startsWith("unrecognised") || r.grantedSince === "unknown" || !r.lastChanged), []);
                 // One row per identity and grant: never two rows for the same thing.
                 const keys = review.rows.map((r) => `${r.identity}|${r.cloud}|${r.resource}|${r.actions.join()}`);
                 assert.equal(new Set(keys).size, keys.length);
