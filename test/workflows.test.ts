@@ -129,7 +129,10 @@ describe("GitHub workflows", () => {
         it("Pulumi.perf.yaml (non-production, with its ESC environment) is listed and synthesised", async () => {
             // A copy of the project as committed (git ls-files), sharing this checkout's node_modules.
             const copy = tempDir("third-stage");
-            const tracked = spawnSync("git", ["ls-files", "-z"], { cwd: ROOT, encoding: "utf8" }).stdout.split("\0").filter(Boolean);
+            const ls = spawnSync("git", ["ls-files", "-z"], { cwd: ROOT, encoding: "utf8" });
+            assert.equal(ls.status, 0, `git ls-files (the project must be a git checkout): ${ls.stderr}`);
+            const tracked = ls.stdout.split("\0").filter(Boolean);
+            assert.ok(tracked.includes("tools/cli.ts") && tracked.includes("Pulumi.yaml"));
             for (const f of tracked) {
                 if (!fs.existsSync(path.join(ROOT, f))) continue; // deleted in the work tree
                 fs.mkdirSync(path.dirname(path.join(copy, f)), { recursive: true });
