@@ -81,6 +81,22 @@ export function program(): Command {
         .option("--stack <stack>", "stage config to use", "prod")
         .action(async (o) => (await import("./bench")).benchCommand(o));
 
+    cli.command("expiring")
+        .description("Grants that end within N days of --at, and those already ended, across every stage (informs: exit 0).")
+        .addOption(new Option("--days <n>", "look this many days ahead").default(30).argParser((v) => {
+            if (!/^\d+$/.test(v)) throw new CommanderError(EXIT.usage, "commander.invalidArgument", "a whole number of days, e.g. 30");
+            return Number(v);
+        }))
+        .addOption(at())
+        .option("--json", "print JSON: { at, days, stages, expiring: [...], expired: [...] }")
+        .action(async (o) => (await import("./expiring")).expiringCommand(o));
+
+    cli.command("access-review")
+        .description("Access review for auditors: one row per partner identity and grant of a rendered stage, with granted-since and last-changed from the registry's git history; CSV, Markdown and HTML.")
+        .addOption(stackOption()).addOption(outOption()).addOption(at())
+        .option("--registry <file>", "review the stage rendered from this registry (its history comes from the repository holding it)")
+        .action(async (o) => (await import("./access-review")).accessReviewCommand(o));
+
     return cli;
 }
 
