@@ -132,9 +132,12 @@ export async function main(argv: string[]): Promise<number> {
 
 export { Findings };
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
+/** Runs the CLI and exits with its code; an unexpected crash exits 3 with its stack (a bug to report). */
+export function run(argv: string[]): void {
+    main(argv).then((code) => process.exit(code), (e) => {
         console.error(e?.stack ?? String(e));
-        process.exit(EXIT.findings + 2);
+        process.exit(3);
     });
 }
+
+if (require.main === module) run(process.argv.slice(2));
