@@ -119,7 +119,10 @@ describe("outbound token broker", function () {
             const binding = one(prod, "gcp:cloudrunv2/serviceIamBinding:ServiceIamBinding");
             assert.deepEqual({ role: binding.inputs.role, name: binding.inputs.name, members: binding.inputs.members },
                 { role: "roles/run.invoker", name: gfn.inputs.name, members: [`serviceAccount:${sa("orders-sync", "prod")}`] });
-            for (const r of brokerResources(prod)) assert.ok(r.parent || r.type.endsWith(":TokenBroker"));
+            // Every resource under the stage's explicit providers (the account- and project-pinned ones).
+            const children = brokerResources(prod).filter((r) => !r.type.endsWith(":TokenBroker"));
+            assert.equal(children.length, 15);
+            for (const r of children) assert.match(r.provider ?? "", r.type.startsWith("aws:") ? /::pulumi:providers:aws::aws::/ : /::pulumi:providers:gcp::gcp::/, `${r.type} ${r.name}`);
         });
 
         it("names secrets per stage: <prefix>/<stage>/outbound/<partner>/<host> and <prefix>-<stage>-outbound-<partner>-<hash8>, with no value", () => {

@@ -59,7 +59,7 @@ export class GcpTokenBroker extends pulumi.ComponentResource {
                 secretId,
                 replication: { auto: {} },
                 labels: { ...labels, "partner-access-partner": r.partner },
-                annotations: { "partner-access/host": r.host },
+                annotations: { "partner-access-host": r.host },
             }, child);
             // Authoritative for the secret: any other grant on it is removed at the next deploy.
             access.push(new gcp.secretmanager.SecretIamPolicy(`${name}-${secretId}-access`, {
