@@ -259,7 +259,11 @@ describe("outbound token broker", function () {
             add(s, "aws:secretsmanager/secretVersion:SecretVersion", { secretId: sp.inputs.secretArn, secretString: "[secret]" });
             const gp = one(s, "gcp:secretmanager/secretIamPolicy:SecretIamPolicy");
             gp.inputs.policyData = JSON.stringify({ bindings: [{ role: "roles/secretmanager.secretAccessor", members: [...doc(gp.inputs.policyData).bindings[0].members, `serviceAccount:${sa("orders-sync", "prod")}`] }] });
+            const rp = ofType(s, "aws:iam/rolePolicy:RolePolicy").find((x) => x.inputs.name === "token-broker")!;
+            rp.inputs.policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "s3:GetObject"], Resource: "*" }] });
             const r = await review(s);
+            assert.match(messages(r), /reads \*, which is not a token secret of this stage's routes/);
+            assert.match(messages(r), /allows s3:getobject: the broker needs its tokens and its logs only/);
             assert.match(messages(r), /its resource policy allows .* only the broker's role reads the token/);
             assert.match(messages(r), /the token would be in Pulumi state/);
             assert.match(messages(r), /grants roles\/secretmanager.secretAccessor to serviceAccount:orders-sync@example-partner-prod/);

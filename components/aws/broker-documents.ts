@@ -4,8 +4,8 @@
  * (token-broker.ts) only attaches what these return.
  */
 import { createHash } from "crypto";
-import { aliasName, brokerFunctionName, outboundOn } from "../broker-routes";
-import { AccessPlan } from "../plan/access-plan";
+import { aliasName, awsSecretName, brokerFunctionName, outboundOn } from "../broker-routes";
+import { AccessPlan, OutboundPlan } from "../plan/access-plan";
 import { PolicyDocument, one, policy } from "./iam-document";
 
 /** The broker's execution role: named like the function, at the root path (never under the partner role path, which the API exempts). */
@@ -33,11 +33,22 @@ export function brokerTrustPolicy(plan: AccessPlan): PolicyDocument {
     }]);
 }
 
-/** The role's permissions: read exactly this stage's outbound secrets, write its own logs. Nothing else. */
-export function brokerRolePolicy(plan: AccessPlan, secretArns: string[]): PolicyDocument {
+/**
+ * A token secret's ARN as IAM matches it before the secret exists: Secrets
+ * Manager appends "-" and six random characters to the name, and `?` matches
+ * exactly one character, so the pattern names this secret and no other
+ * (a secret named `<name>-abcdef` has a longer ARN).
+ */
+export function tokenSecretArnPattern(plan: AccessPlan, o: Pick<OutboundPlan, "partner" | "host">): string {
+    return `arn:aws:secretsmanager:${plan.stage.aws.region}:${plan.stage.aws.accountId}:secret:${awsSecretName(plan, o)}-??????`;
+}
+
+/** The role's permissions: read exactly this stage's outbound secrets, write its own logs. Nothing else. Known at the first preview. */
+export function brokerRolePolicy(plan: AccessPlan): PolicyDocument {
     const logGroup = `arn:aws:logs:${plan.stage.aws.region}:${plan.stage.aws.accountId}:log-group:${brokerLogGroupName(plan)}`;
+    const secrets = outboundOn(plan, "aws").map((o) => tokenSecretArnPattern(plan, o)).sort();
     return policy([
-        { Sid: "ReadOutboundTokens", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: one([...secretArns].sort()) },
+        { Sid: "ReadOutboundTokens", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: one(secrets) },
         { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroup}:*` },
     ]);
 }

@@ -55,7 +55,6 @@ export class AwsTokenBroker extends pulumi.ComponentResource {
             tags,
         }, child);
 
-        const secretArns: pulumi.Output<string>[] = [];
         const policies: aws.secretsmanager.SecretPolicy[] = [];
         const secretNames = new Map<string, pulumi.Output<string>>();
         for (const r of routes.routes) {
@@ -74,14 +73,13 @@ export class AwsTokenBroker extends pulumi.ComponentResource {
                 policy: JSON.stringify(tokenSecretPolicy(plan)),
                 blockPublicPolicy: true,
             }, child));
-            secretArns.push(secret.arn);
             secretNames.set(r.host, secret.name);
         }
 
         const rolePolicy = new aws.iam.RolePolicy(`${name}-role-policy`, {
             role: role.name,
             name: "token-broker",
-            policy: pulumi.all(secretArns).apply((arns) => JSON.stringify(brokerRolePolicy(plan, arns))),
+            policy: JSON.stringify(brokerRolePolicy(plan)),
         }, child);
 
         // Reproducible: same broker source, lockfile and routes -> byte-identical files, same archive.

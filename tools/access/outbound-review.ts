@@ -225,7 +225,9 @@ async function reviewAwsBroker(s: SynthOutput, r: RenderedStage, progress?: Prog
     }
     // The broker's role: reads exactly the tokens of the routes table, writes its logs, nothing else.
     if (role) {
-        const wanted = new Set(routes.routes.map((x) => x.secret.aws).filter(Boolean).map((n) => secretByName.get(n!)?.arn).filter(Boolean));
+        // A route's secret by its ARN, or by the name pattern IAM documents for it (`<name>-??????`: exactly this secret).
+        const names = routes.routes.map((x) => x.secret.aws).filter((n): n is string => !!n);
+        const wanted = new Set([...names.map((n) => secretByName.get(n)?.arn), ...names.map((n) => `arn:aws:secretsmanager:${region}:${account}:secret:${n}-??????`)].filter(Boolean));
         for (const d of role.policies) {
             for (const st of [d.Statement ?? []].flat()) {
                 if (st.Effect !== "Allow") continue;
