@@ -29,3 +29,4 @@ export const aws = deployed.aws;
 export const gcp = deployed.gcp;
 export const partners = deployed.partners;
 export const excludedPartners = deployed.excludedPartners;
+export const outbound = deployed.outbound;

@@ -9,6 +9,7 @@ import { PartnerEndpoints } from "./gcp/partner-endpoints";
 import { BROKER_SERVICES, ProjectServices, REQUIRED_SERVICES } from "./gcp/project-services";
 import { WorkloadIdentity } from "./gcp/workload-identity";
 import { partnerOutputs } from "./partner-outputs";
+import { deployOutbound } from "./outbound"; // outbound token broker
 import { AccessPlan } from "./plan/access-plan";
 import { routeKey } from "./plan/routes";
 
@@ -63,6 +64,10 @@ export function deployPartnerAccess(plan: AccessPlan) {
         ? new PartnerEndpoints("partner-endpoints", { plan }, afterServices)
         : undefined;
 
+    // --- outbound token broker (components/outbound.ts): nothing without outbound hosts ---
+    const outbound = deployOutbound(plan, awsOpts, afterServices);
+    // --- end outbound token broker ---
+
     const ids = pulumi.all([api.apiId, federation.poolId, pulumi.all(federation.providerIds), endpoints?.serviceName]);
     return {
         stage: stage.stage,
@@ -89,5 +94,6 @@ export function deployPartnerAccess(plan: AccessPlan) {
         },
         partners: ids.apply(([apiId, poolId, providerIds, endpointsService]) => partnerOutputs(plan, { apiId, poolId, providerIds, endpointsService })),
         excludedPartners: plan.excluded,
+        outbound, // outbound token broker: { [host]: { partner, token, aws?, gcp? } }
     };
 }

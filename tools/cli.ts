@@ -97,6 +97,16 @@ export function program(): Command {
         .option("--registry <file>", "review the stage rendered from this registry (its history comes from the repository holding it)")
         .action(async (o) => (await import("./access-review")).accessReviewCommand(o));
 
+    cli.command("proxy-config")
+        .description("Config of the local outbound proxy (broker/) for our servers on one cloud, from a deployed stage's outputs.")
+        .addOption(stackOption())
+        .addOption(new Option("--cloud <cloud>", "where the servers run").choices(["aws", "gcp"]).makeOptionMandatory())
+        .option("--outputs <file>", "a saved `pulumi stack output --json` (default: run it)")
+        .option("--out <file>", "write the config to this file (default: standard output)")
+        .option("--host <host...>", "only these partner hosts (default: every host the stage serves on that cloud)")
+        .option("--caller <label>", "a name this machine claims, logged by the broker (unverified on AWS)")
+        .action(async (o) => (await import("./proxy-config")).proxyConfigCommand(o));
+
     return cli;
 }
 

@@ -93,6 +93,47 @@ export function cloudMocks(c: CloudIdentity, previous: Record<string, any> = {},
                     return withState(`projects/${c.project}/locations/${i.location}/services/${i.name}`, { uri: `https://${i.name}-${c.projectNumber}.${i.location}.run.app` });
                 case "gcp:endpoints/service:Service":
                     return withState(i.serviceName, { configId: "2026-11-22r0", dnsAddress: i.serviceName });
+                // --- outbound token broker ---
+                case "aws:lambda/function:Function": {
+                    const arn = `arn:aws:lambda:${c.region}:${c.accountId}:function:${i.name}`;
+                    // publish: true makes version 1 on create; invokeArn is what API Gateway integrations use.
+                    const version = i.publish ? "1" : "$LATEST";
+                    return withState(i.name, { arn, version, qualifiedArn: `${arn}:${version}`, invokeArn: `arn:aws:apigateway:${c.region}:lambda:path/2015-03-31/functions/${arn}/invocations` });
+                }
+                case "aws:lambda/alias:Alias": {
+                    const arn = `arn:aws:lambda:${c.region}:${c.accountId}:function:${i.functionName}:${i.name}`;
+                    return withState(arn, { arn, invokeArn: `arn:aws:apigateway:${c.region}:lambda:path/2015-03-31/functions/${arn}/invocations` });
+                }
+                case "aws:lambda/permission:Permission":
+                    return withState(i.statementId, {});
+                case "aws:secretsmanager/secret:Secret": {
+                    // Secrets Manager appends "-" and six random characters to the name in the ARN.
+                    const suffix = BigInt("0x" + hash(`${c.seed}/${i.name}`, 12)).toString(36).padStart(6, "0").slice(-6).replace(/^./, (x) => x.toUpperCase());
+                    const arn = `arn:aws:secretsmanager:${c.region}:${c.accountId}:secret:${i.name}-${suffix}`;
+                    return withState(arn, { arn });
+                }
+                case "aws:secretsmanager/secretPolicy:SecretPolicy":
+                    return withState(i.secretArn, {});
+                case "gcp:secretmanager/secret:Secret":
+                    return withState(`projects/${i.project ?? c.project}/secrets/${i.secretId}`, { name: `projects/${c.projectNumber}/secrets/${i.secretId}`, createTime: "2026-11-22T00:00:00Z" });
+                case "gcp:secretmanager/secretIamPolicy:SecretIamPolicy":
+                    return withState(`projects/${i.project ?? c.project}/secrets/${i.secretId}`, { etag: `BwY${hash(args.name, 8)}` });
+                case "gcp:storage/bucketObject:BucketObject":
+                    return withState(`${i.bucket}-${i.name}`, {
+                        outputName: i.name, selfLink: `https://www.googleapis.com/storage/v1/b/${i.bucket}/o/${encodeURIComponent(i.name)}`,
+                        mediaLink: `https://storage.googleapis.com/download/storage/v1/b/${i.bucket}/o/${encodeURIComponent(i.name)}?generation=1&alt=media`, generation: 1,
+                    });
+                case "gcp:cloudfunctionsv2/function:Function": {
+                    const project = i.project ?? c.project;
+                    // A Cloud Run function (gen2) runs as the Cloud Run service of the same name.
+                    return withState(`projects/${project}/locations/${i.location}/functions/${i.name}`, {
+                        state: "ACTIVE", environment: "GEN_2", url: `https://${i.location}-${project}.cloudfunctions.net/${i.name}`,
+                        serviceConfig: { ...(i.serviceConfig ?? {}), service: `projects/${project}/locations/${i.location}/services/${i.name}`, uri: `https://${i.name}-${c.projectNumber}.${i.location}.run.app` },
+                    });
+                }
+                case "gcp:cloudrunv2/serviceIamBinding:ServiceIamBinding":
+                    return withState(`projects/${i.project ?? c.project}/locations/${i.location}/services/${i.name}/${i.role}`, { etag: `BwY${hash(args.name, 8)}` });
+                // --- end outbound token broker ---
                 default:
                     // Providers, components, policies and bindings: the id is stable, the state is the inputs.
                     return id(`${args.name}-${hash(args.type + args.name, 8)}`);

@@ -54,6 +54,43 @@ export function mapDeep(v: unknown, replace: (x: unknown) => unknown): unknown {
 /** Replaces Pulumi's in-memory unknowns with UNKNOWN so they survive JSON. */
 const markUnknowns = (v: unknown) => mapDeep(v, (x) => (pulumi.isUnknown(x) ? UNKNOWN : undefined));
 
+// --- outbound broker: assets and archives (their contents are promises, which JSON would drop) ---
+/** Files up to this size (and JSON files, such as a bundled routes.json, of any size) are recorded with their text; others by sha256 and size. */
+const ASSET_TEXT_MAX_BYTES = 64 * 1024;
+
+/**
+ * Replaces each asset with `{ $asset: { sha256, bytes, text? } }` (or `{ $asset: { path | uri } }`)
+ * and each archive with `{ $archive: { <name>: ... } }`, so resources.json shows what the
+ * engine would upload (e.g. the broker's code and its routes.json) and a change to it.
+ */
+export async function recordAssets(v: any, keepText = false): Promise<unknown> {
+    if (pulumi.asset.Asset.isInstance(v)) {
+        const a = v as unknown as { text?: Promise<string>; path?: Promise<string>; uri?: Promise<string> };
+        if (a.text) {
+            const text = await a.text;
+            const bytes = Buffer.byteLength(text, "utf8");
+            return { $asset: { sha256: sha256(text), bytes, ...(keepText || bytes <= ASSET_TEXT_MAX_BYTES ? { text } : {}) } };
+        }
+        return { $asset: a.path ? { path: await a.path } : { uri: await a.uri } };
+    }
+    if (pulumi.asset.Archive.isInstance(v)) {
+        const a = v as unknown as { assets?: Promise<Record<string, unknown>>; path?: Promise<string>; uri?: Promise<string> };
+        if (a.assets) {
+            const assets = await a.assets;
+            const out: Record<string, unknown> = {};
+            for (const name of Object.keys(assets).sort()) out[name] = await recordAssets(assets[name], name.endsWith(".json"));
+            return { $archive: out };
+        }
+        return { $archive: a.path ? { path: await a.path } : { uri: await a.uri } };
+    }
+    if (Array.isArray(v)) return Promise.all(v.map((x) => recordAssets(x)));
+    if (v && typeof v === "object" && !pulumi.isUnknown(v)) {
+        return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await recordAssets(x)])));
+    }
+    return v;
+}
+// --- end outbound broker ---
+
 export interface SynthResource {
     urn: string;
     type: string;
@@ -103,8 +140,9 @@ export async function synth(opts: SynthOptions): Promise<SynthResult> {
     const mocks: pulumi.runtime.Mocks = opts.preview ? { call: cloud.call, newResource: () => ({ id: "", state: {} }) } : cloud;
     await pulumi.runtime.setMocks({
         call: mocks.call,
-        newResource(args) {
-            registered.set(`${args.type}::${args.name}`, { type: args.type, name: args.name, provider: args.provider || undefined, inputs: markUnknowns(args.inputs) as Record<string, unknown> });
+        async newResource(args) {
+            const inputs = markUnknowns(await recordAssets(args.inputs)) as Record<string, unknown>;
+            registered.set(`${args.type}::${args.name}`, { type: args.type, name: args.name, provider: args.provider || undefined, inputs });
             return mocks.newResource(args);
         },
     }, "partner-access", opts.stack, !!opts.preview);

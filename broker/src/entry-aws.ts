@@ -6,16 +6,16 @@ import { createBroker } from "./core";
 import { loadBundledRoutes, timeoutFromEnv } from "./deployed";
 import { createLambdaHandler, LambdaHandler } from "./lambda";
 import { LAMBDA_LIMITS } from "./limits";
-import { SsmSecretStore } from "./secrets-aws";
+import { SecretsManagerSecretStore } from "./secrets-aws";
 
 let instance: LambdaHandler | undefined;
 
 export const handler: LambdaHandler = (event, context) => {
     instance ??= createLambdaHandler(
-        createBroker({ routes: loadBundledRoutes(__dirname), cloud: "aws", secrets: new SsmSecretStore(), limits: LAMBDA_LIMITS, timeoutMs: timeoutFromEnv() }),
+        createBroker({ routes: loadBundledRoutes(__dirname), cloud: "aws", secrets: new SecretsManagerSecretStore(), limits: LAMBDA_LIMITS, timeoutMs: timeoutFromEnv() }),
     );
     return instance(event, context);
 };
 
 // Exposed so a test can run the bundled code with injected stores and guards.
-export { createBroker, createLambdaHandler, SsmSecretStore, LAMBDA_LIMITS };
+export { createBroker, createLambdaHandler, SecretsManagerSecretStore, LAMBDA_LIMITS };

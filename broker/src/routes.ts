@@ -18,7 +18,7 @@ export interface Route {
     host: string;
     token: TokenPlacement;
     callers: { aws?: string[]; gcp?: string[] };
-    /** Secret slot per cloud: SSM parameter name (AWS), Secret Manager secret resource name (GCP). */
+    /** Secret slot per cloud: Secrets Manager secret name (AWS), Secret Manager secret resource name `projects/<p>/secrets/<id>` (GCP). */
     secret: { aws?: string; gcp?: string };
 }
 

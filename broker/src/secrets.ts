@@ -10,9 +10,11 @@ export interface SecretStore {
 }
 
 /**
- * A value the lead's component may write when it must create a slot before an
- * operator has set the real token (SSM cannot hold an empty parameter). The
- * broker treats it, an empty value and a whitespace-only value as "not set".
+ * A value that means "not set". The components write no value at all (a
+ * Secrets Manager secret and a Secret Manager secret can both exist without
+ * one); an operator may still put this to switch a host off without deleting
+ * the secret. The broker treats it, an empty value and a whitespace-only value
+ * as "not set".
  */
 export const TOKEN_PLACEHOLDER = "partner-access:unset";
 

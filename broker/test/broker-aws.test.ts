@@ -1,13 +1,13 @@
-/** The broker core through the Lambda adapter, against a local HTTPS partner; SSM stubbed with aws-sdk-client-mock. */
+/** The broker core through the Lambda adapter, against a local HTTPS partner; Secrets Manager stubbed with aws-sdk-client-mock. */
 import * as assert from "node:assert/strict";
-import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { Broker, BrokerOptions, createBroker } from "../src/core";
 import { BROKER_ERROR_HEADER, CALLER_CLAIM_HEADER, RequestEnvelope, ResponseEnvelope } from "../src/envelope";
 import { createLambdaHandler } from "../src/lambda";
 import { LAMBDA_LIMITS, LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES } from "../src/limits";
 import { aliasName } from "../src/routes";
-import { SsmSecretStore } from "../src/secrets-aws";
+import { SecretsManagerSecretStore } from "../src/secrets-aws";
 import { TOKEN_PLACEHOLDER } from "../src/secrets";
 import { allowTestLoopback, decode, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, req, ROUTES, TOKENS } from "./support/fixtures";
 import { testPki } from "./support/tls";
@@ -16,27 +16,27 @@ import { startUpstream, Upstream } from "./support/upstream";
 const routeOf = (host: string) => ROUTES.routes.find((r) => r.host === host)!;
 const aliasOf = (host: string) => aliasName(routeOf(host).partner, host);
 
-describe("broker on AWS (Lambda adapter, SSM stubbed)", () => {
-    let ssm: AwsClientStub<SSMClient>;
+describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
+    let sm: AwsClientStub<SecretsManagerClient>;
     const logs = new LogCapture();
     let upstream: Upstream;
     let ca: string;
     let broker: Broker;
 
     before(async () => {
-        ssm = mockClient(SSMClient);
+        sm = mockClient(SecretsManagerClient);
         ca = (await testPki()).ca;
         upstream = await startUpstream();
     });
     after(async () => {
-        ssm?.restore();
+        sm?.restore();
         await upstream?.close();
     });
 
     function setTokens(): void {
-        ssm.reset();
+        sm.reset();
         for (const r of ROUTES.routes) {
-            ssm.on(GetParameterCommand, { Name: r.secret.aws, WithDecryption: true }).resolves({ Parameter: { Name: r.secret.aws, Value: TOKENS[r.host as keyof typeof TOKENS] } });
+            sm.on(GetSecretValueCommand, { SecretId: r.secret.aws }).resolves({ Name: r.secret.aws, SecretString: TOKENS[r.host as keyof typeof TOKENS], VersionStages: ["AWSCURRENT"] });
         }
     }
 
@@ -45,7 +45,7 @@ describe("broker on AWS (Lambda adapter, SSM stubbed)", () => {
         broker = createBroker({
             routes: ROUTES,
             cloud: "aws",
-            secrets: new SsmSecretStore(new SSMClient({ region: "eu-west-1" })),
+            secrets: new SecretsManagerSecretStore(new SecretsManagerClient({ region: "eu-west-1" })),
             limits: LAMBDA_LIMITS,
             resolve: loopbackResolver,
             addressAllowed: allowTestLoopback,
@@ -197,7 +197,7 @@ describe("broker on AWS (Lambda adapter, SSM stubbed)", () => {
             assert.equal(res.status, 403, decode(res.body));
             assert.equal(res.headers[BROKER_ERROR_HEADER], "address-not-allowed");
             assert.equal(upstream.seen.length, 0);
-            assert.equal(ssm.commandCalls(GetParameterCommand).length, 0, "no secret is read for a refused address");
+            assert.equal(sm.commandCalls(GetSecretValueCommand).length, 0, "no secret is read for a refused address");
             return JSON.parse(decode(res.body)).reason;
         }
 
@@ -259,33 +259,49 @@ describe("broker on AWS (Lambda adapter, SSM stubbed)", () => {
         const host = "api.partner.test";
         const name = () => routeOf(host).secret.aws!;
 
-        it("answers 407 with the operator's one command when the parameter does not exist", async () => {
-            ssm.on(GetParameterCommand, { Name: name() }).rejects(new ParameterNotFound({ message: "not found", $metadata: {} }));
+        it("answers 407 with the operator's one command when the secret does not exist", async () => {
+            sm.on(GetSecretValueCommand, { SecretId: name() }).rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }));
             const res = await invoke(req(`https://${host}/echo`));
             assert.equal(res.status, 407);
             assert.equal(res.headers[BROKER_ERROR_HEADER], "token-missing");
             const reason = JSON.parse(decode(res.body)).reason as string;
-            assert.ok(reason.includes(`aws ssm put-parameter --name ${name()} --type SecureString --value "$TOKEN" --overwrite`), reason);
+            assert.ok(reason.includes(`aws secretsmanager put-secret-value --secret-id ${name()} --secret-string "$TOKEN"`), reason);
             assert.equal(upstream.seen.length, 0);
+        });
+
+        it("answers 407 while the secret exists without a value (no AWSCURRENT version: nobody ran put-secret-value yet)", async () => {
+            const noVersion = "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT";
+            sm.on(GetSecretValueCommand, { SecretId: name() }).rejects(new ResourceNotFoundException({ message: noVersion, $metadata: {} }));
+            const res = await invoke(req(`https://${host}/echo`));
+            assert.equal(res.status, 407);
+            assert.match(JSON.parse(decode(res.body)).reason, /put-secret-value/);
+            assert.equal(upstream.seen.length, 0);
+        });
+
+        it("reads a token stored as SecretBinary too", async () => {
+            sm.on(GetSecretValueCommand, { SecretId: name() }).resolves({ SecretBinary: new TextEncoder().encode(TOKENS[host]) });
+            const res = await invoke(req(`https://${host}/echo`));
+            assert.equal(res.status, 200);
+            assert.equal(JSON.parse(decode(res.body)).headers["x-api-key"], TOKENS[host]);
         });
 
         it("treats an empty value and the placeholder as not set", async () => {
             for (const value of ["  \n", TOKEN_PLACEHOLDER]) {
                 make();
-                ssm.on(GetParameterCommand, { Name: name() }).resolves({ Parameter: { Value: value } });
+                sm.on(GetSecretValueCommand, { SecretId: name() }).resolves({ SecretString: value });
                 assert.equal((await invoke(req(`https://${host}/echo`))).status, 407);
             }
         });
 
         it("does not cache a missing token: a token set by an operator is used on the next request", async () => {
-            ssm.on(GetParameterCommand, { Name: name() }).rejects(new ParameterNotFound({ message: "not found", $metadata: {} }));
+            sm.on(GetSecretValueCommand, { SecretId: name() }).rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }));
             assert.equal((await invoke(req(`https://${host}/echo`))).status, 407);
-            ssm.on(GetParameterCommand, { Name: name() }).resolves({ Parameter: { Value: TOKENS[host] } });
+            sm.on(GetSecretValueCommand, { SecretId: name() }).resolves({ SecretString: TOKENS[host] });
             assert.equal((await invoke(req(`https://${host}/echo`))).status, 200);
         });
 
         it("answers 500 (not 407) when the store refuses access", async () => {
-            ssm.on(GetParameterCommand, { Name: name() }).rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
+            sm.on(GetSecretValueCommand, { SecretId: name() }).rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
             const res = await invoke(req(`https://${host}/echo`));
             assert.equal(res.status, 500);
             assert.equal(res.headers[BROKER_ERROR_HEADER], "secret-store-error");
@@ -351,7 +367,7 @@ describe("broker on AWS (Lambda adapter, SSM stubbed)", () => {
         it("fetches a token once within the TTL and again after it", async () => {
             let now = 1_000_000;
             make({ now: () => now, secretTtlMs: 60_000 });
-            const calls = () => ssm.commandCalls(GetParameterCommand).length;
+            const calls = () => sm.commandCalls(GetSecretValueCommand).length;
             await invoke(req("https://api.partner.test/echo"));
             await invoke(req("https://api.partner.test/echo"));
             assert.equal(calls(), 1);
@@ -363,13 +379,13 @@ describe("broker on AWS (Lambda adapter, SSM stubbed)", () => {
             assert.equal(calls(), 2);
             await invoke(req("https://bearer.partner.test/echo"));
             assert.equal(calls(), 3, "per host");
-            const c = ssm.commandCalls(GetParameterCommand)[0].args[0].input;
-            assert.equal(c.WithDecryption, true);
+            const c = sm.commandCalls(GetSecretValueCommand)[0].args[0].input;
+            assert.deepEqual(c, { SecretId: routeOf("api.partner.test").secret.aws }, "the current version (AWSCURRENT), by name");
         });
 
         it("shares one in-flight fetch between concurrent requests", async () => {
             await Promise.all([1, 2, 3].map(() => invoke(req("https://api.partner.test/echo"))));
-            assert.equal(ssm.commandCalls(GetParameterCommand).length, 1);
+            assert.equal(sm.commandCalls(GetSecretValueCommand).length, 1);
         });
     });
 

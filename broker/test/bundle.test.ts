@@ -10,7 +10,7 @@ import { Bundle, bundleBroker, bundleProxy, findBrokerDir, GCP_ENTRY_POINT, LAMB
 import { BROKER_ERROR_HEADER } from "../src/envelope";
 import { aliasName, BrokerRoutes } from "../src/routes";
 import { allowTestLoopback, decode, fakeIdToken, FUNCTION_ARN, LogCapture, loopbackResolver, ORDERS_SA, ROUTES, TOKENS } from "./support/fixtures";
-import { startSecretManager, startSsm } from "./support/standins";
+import { startSecretManager, startSecretsManager } from "./support/standins";
 import { testPki } from "./support/tls";
 import { startUpstream, Upstream } from "./support/upstream";
 
@@ -64,7 +64,7 @@ describe("bundles", function () {
             assert.ok(!js.includes("sourceMappingURL"));
         }
         assert.ok(!aws.files["index.js"].includes("google-auth-library"), "AWS bundle has no GCP code");
-        assert.ok(!gcp.files["index.js"].includes("@aws-sdk/client-ssm"), "GCP bundle has no AWS code");
+        assert.ok(!gcp.files["index.js"].includes("@aws-sdk/client-secrets-manager"), "GCP bundle has no AWS code");
     });
 
     it("refuses an invalid routes table", () => {
@@ -86,16 +86,16 @@ describe("bundles", function () {
         assert.equal(local.headers[BROKER_ERROR_HEADER], "address-not-allowed");
     });
 
-    it("runs the bundled broker with its bundled SSM client against a local SSM stand-in (signed AWS JSON 1.1 call)", async () => {
+    it("runs the bundled broker with its bundled Secrets Manager client against a local stand-in (signed AWS JSON 1.1 call)", async () => {
         const dir = writeBundle(aws);
         dirs.push(dir);
         const mod = require(path.join(dir, "index.js"));
-        const ssm = await startSsm(new Map([[ROUTES.routes[0].secret.aws!, TOKENS["api.partner.test"]]]));
+        const sm = await startSecretsManager(new Map([[ROUTES.routes[0].secret.aws!, TOKENS["api.partner.test"]], [ROUTES.routes[2].secret.aws!, undefined]]));
         try {
             const broker = mod.createBroker({
                 routes: ROUTES,
                 cloud: "aws",
-                secrets: new mod.SsmSecretStore({ region: "eu-west-1", endpoint: ssm.url, credentials: { accessKeyId: "AKIDTESTONLY", secretAccessKey: "test-only" } }),
+                secrets: new mod.SecretsManagerSecretStore({ region: "eu-west-1", endpoint: sm.url, credentials: { accessKeyId: "AKIDTESTONLY", secretAccessKey: "test-only" } }),
                 limits: mod.LAMBDA_LIMITS,
                 resolve: loopbackResolver,
                 addressAllowed: allowTestLoopback,
@@ -108,13 +108,15 @@ describe("bundles", function () {
             assert.equal(res.status, 200, decode(res.body));
             assert.equal(JSON.parse(decode(res.body)).headers["x-api-key"], TOKENS["api.partner.test"]);
             const missing = await handler({ v: 1, method: "GET", url: "https://bearer.partner.test/", headers: {} }, { invokedFunctionArn: arnFor("bearer.partner.test") });
-            assert.equal(missing.status, 407, "ParameterNotFound from the wire protocol → 407");
+            assert.equal(missing.status, 407, "ResourceNotFoundException (no secret) from the wire protocol → 407");
+            const unset = await handler({ v: 1, method: "GET", url: "https://query.partner.test/", headers: {} }, { invokedFunctionArn: arnFor("query.partner.test") });
+            assert.equal(unset.status, 407, "ResourceNotFoundException (no AWSCURRENT version) from the wire protocol → 407");
             broker.close();
-            assert.equal(ssm.calls[0].target, "AmazonSSM.GetParameter");
-            assert.deepEqual(ssm.calls[0].body, { Name: ROUTES.routes[0].secret.aws, WithDecryption: true });
-            assert.match(ssm.calls[0].authorization ?? "", /^AWS4-HMAC-SHA256 Credential=AKIDTESTONLY\//);
+            assert.equal(sm.calls[0].target, "secretsmanager.GetSecretValue");
+            assert.deepEqual(sm.calls[0].body, { SecretId: ROUTES.routes[0].secret.aws });
+            assert.match(sm.calls[0].authorization ?? "", /^AWS4-HMAC-SHA256 Credential=AKIDTESTONLY\/\d{8}\/eu-west-1\/secretsmanager\/aws4_request/);
         } finally {
-            await ssm.close();
+            await sm.close();
         }
     });
 

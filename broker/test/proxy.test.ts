@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import * as net from "node:net";
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { OAuth2Client } from "google-auth-library";
@@ -13,7 +13,7 @@ import { createLambdaHandler } from "../src/lambda";
 import { CLOUD_RUN_LIMITS, LAMBDA_LIMITS } from "../src/limits";
 import { awsInvoker, brokerFetch, gcpInvoker, Invoker, parseProxyConfig, ProxyConfig, RunningProxy, startProxy } from "../src/proxy";
 import { aliasName } from "../src/routes";
-import { SsmSecretStore } from "../src/secrets-aws";
+import { SecretsManagerSecretStore } from "../src/secrets-aws";
 import { SecretManagerStore } from "../src/secrets-gcp";
 import { allowTestLoopback, BILLING_SA, decode, fakeIdToken, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, ORDERS_SA, ROUTES, TOKENS } from "./support/fixtures";
 import { StandIn, startLambda, startSecretManager } from "./support/standins";
@@ -61,7 +61,7 @@ describe("local proxy", () => {
     beforeEach(() => (upstream.seen.length = 0));
 
     describe("→ Lambda adapter (in-process invoker)", () => {
-        let ssm: AwsClientStub<SSMClient>;
+        let sm: AwsClientStub<SecretsManagerClient>;
         let broker: Broker;
         let proxy: RunningProxy;
         let invocations: { target: string; envelope: RequestEnvelope }[];
@@ -74,12 +74,12 @@ describe("local proxy", () => {
         };
 
         before(async () => {
-            ssm = mockClient(SSMClient);
-            for (const r of ROUTES.routes) ssm.on(GetParameterCommand, { Name: r.secret.aws }).resolves({ Parameter: { Value: TOKENS[r.host as keyof typeof TOKENS] } });
+            sm = mockClient(SecretsManagerClient);
+            for (const r of ROUTES.routes) sm.on(GetSecretValueCommand, { SecretId: r.secret.aws }).resolves({ SecretString: TOKENS[r.host as keyof typeof TOKENS] });
             broker = createBroker({
                 routes: ROUTES,
                 cloud: "aws",
-                secrets: new SsmSecretStore(new SSMClient({ region: "eu-west-1" })),
+                secrets: new SecretsManagerSecretStore(new SecretsManagerClient({ region: "eu-west-1" })),
                 limits: LAMBDA_LIMITS,
                 resolve: loopbackResolver,
                 addressAllowed: allowTestLoopback,
@@ -92,7 +92,7 @@ describe("local proxy", () => {
         after(async () => {
             await proxy?.close();
             broker?.close();
-            ssm?.restore();
+            sm?.restore();
         });
         beforeEach(() => (invocations = []));
 
@@ -172,7 +172,7 @@ describe("local proxy", () => {
         });
 
         it("passes broker refusals through: SSRF to a host resolving to 127.0.0.1 with the default guard", async () => {
-            const guarded = createBroker({ routes: ROUTES, cloud: "aws", secrets: new SsmSecretStore(new SSMClient({ region: "eu-west-1" })), limits: LAMBDA_LIMITS, resolve: loopbackResolver, log: logs.log });
+            const guarded = createBroker({ routes: ROUTES, cloud: "aws", secrets: new SecretsManagerSecretStore(new SecretsManagerClient({ region: "eu-west-1" })), limits: LAMBDA_LIMITS, resolve: loopbackResolver, log: logs.log });
             const p = await startProxy(awsConfig(), {
                 port: 0,
                 log: logs.log,

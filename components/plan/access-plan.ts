@@ -56,6 +56,8 @@ export interface OutboundPlan {
     token: Outbound["token"];
     /** Our identities allowed to call this host through the broker, in this stage. */
     callers: { aws: string[]; gcp: string[] };
+    /** For review only: the identities other stages list for this host. None may call it here. */
+    otherStageCallers: { aws: string[]; gcp: string[] };
 }
 
 export interface PartnerPlan {
@@ -138,12 +140,12 @@ export function buildPlan(registry: Registry, stage: StageConfig, at: Date): Acc
         }
         partners.push(planPartner(p, environments, registry.routes, stage, names, at));
     }
-    const outbound = registry.partners.flatMap((p) => p.outbound.map((o) => ({
-        partner: p.slug,
-        host: o.host,
-        token: o.token,
-        callers: { aws: o.callers[stage.stage]?.aws ?? [], gcp: o.callers[stage.stage]?.gcp ?? [] },
-    }))).filter((o) => o.callers.aws.length + o.callers.gcp.length > 0);
+    const outbound = registry.partners.flatMap((p) => p.outbound.map((o) => {
+        const callers = { aws: o.callers[stage.stage]?.aws ?? [], gcp: o.callers[stage.stage]?.gcp ?? [] };
+        const elsewhere = (cloud: "aws" | "gcp") => unique(Object.entries(o.callers).filter(([s]) => s !== stage.stage).flatMap(([, c]) => c[cloud] ?? []))
+            .filter((id) => !callers[cloud].includes(id));
+        return { partner: p.slug, host: o.host, token: o.token, callers, otherStageCallers: { aws: elsewhere("aws"), gcp: elsewhere("gcp") } };
+    })).filter((o) => o.callers.aws.length + o.callers.gcp.length > 0);
     const otherStageIdentities = Object.fromEntries(registry.partners.map((p) => {
         const envs = Object.keys(p.identities).filter((e) => !stage.acceptedEnvironments.includes(e));
         return [p.slug, { aws: envs.flatMap((e) => p.identities[e].aws), gcp: envs.flatMap((e) => p.identities[e].gcp.map((g) => g.email)) }];

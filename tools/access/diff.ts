@@ -37,6 +37,9 @@ const SHARED = new Map([
     ["aws:s3/bucketPolicy:BucketPolicy", "the S3 bucket policy (direct partners, and the guards of every prefix)"],
     ["aws:apigateway/restApi:RestApi", "the REST API definition or resource policy (every partner's routes are redeployed)"],
     ["gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "a Workload Identity provider (every partner federating from that AWS account)"],
+    // outbound token broker: one function per cloud serves every outbound host; a new bundle redeploys it for all
+    ["aws:lambda/function:Function", "the AWS outbound token broker (a new version for every outbound host's alias)"],
+    ["gcp:cloudfunctionsv2/function:Function", "the GCP outbound token broker (a rebuild serving every outbound host)"],
 ]);
 
 function stacksIn(root: string): string[] {
@@ -46,6 +49,8 @@ function stacksIn(root: string): string[] {
 
 function sentence(stack: string, c: Cell, verb: string): string {
     const [kind, ...rest] = c.resource.split(" ");
+    // Outbound token broker: the identity is ours, the host the partner's ("... gains invoke broker for acme's api.acme.example").
+    if (kind === "outbound") return `${c.via} ${verb} ${c.action} for ${c.partner}'s ${rest.join(" ")} on ${stack} (${c.cloud.toUpperCase()} token broker)`;
     const what = kind === "files" ? `${c.cloud === "aws" ? "S3" : "GCS"} ${rest.join(" ")}*` : `${c.cloud.toUpperCase()} API ${rest.join(" ")}`;
     return `${c.partner} ${verb} ${c.action} on ${stack} ${what} (as ${c.via})`;
 }

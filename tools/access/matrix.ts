@@ -8,6 +8,7 @@
  */
 import { reviewAws } from "./aws-review";
 import { reviewGcp } from "./gcp-review";
+import { reviewOutbound } from "./outbound-review";
 import { rendered } from "./rendered";
 import { Cell, Finding, Progress } from "./review-types";
 import { SynthOutput } from "./synth-output";
@@ -31,10 +32,11 @@ export async function accessMatrix(s: SynthOutput, opts: { full?: boolean; progr
     const r = rendered(s);
     const aws = await reviewAws(s, r, opts);
     const gcp = reviewGcp(s, r, opts);
-    const cells = [...aws.cells, ...gcp.cells];
+    const outbound = await reviewOutbound(s, r, opts); // outbound token broker: who can make it call each partner host
+    const cells = [...aws.cells, ...gcp.cells, ...outbound.cells];
     return {
         stack: s.plan.stage.stage, production: s.plan.stage.production, evaluatedAt: s.plan.evaluatedAt, mode: opts.full ? "full" : "linear",
-        cells, defects: cells.filter((c) => c.effective !== c.planned), findings: [...aws.findings, ...gcp.findings],
+        cells, defects: cells.filter((c) => c.effective !== c.planned), findings: [...aws.findings, ...gcp.findings, ...outbound.findings],
     };
 }
 

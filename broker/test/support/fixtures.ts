@@ -24,7 +24,7 @@ function route(partner: string, host: keyof typeof TOKENS, token: BrokerRoutes["
         host,
         token,
         callers: { aws: [ORDERS_ROLE], gcp },
-        secret: { aws: `/partner-access/stag/outbound/${partner}/${host}`, gcp: `projects/proj/secrets/partner-access-stag-outbound-${partner}-${host.replace(/\./g, "-")}` },
+        secret: { aws: `partner-access/stag/outbound/${partner}/${host}`, gcp: `projects/proj/secrets/partner-access-stag-outbound-${partner}-${host.replace(/\./g, "-")}` },
     };
 }
 

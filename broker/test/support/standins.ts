@@ -61,14 +61,21 @@ export function startSecretManager(secrets: Map<string, SecretState>): Promise<S
     }, []);
 }
 
-/** SSM (AWS JSON 1.1 protocol): POST / with X-Amz-Target AmazonSSM.GetParameter. */
-export function startSsm(parameters: Map<string, string>): Promise<StandIn> {
+/**
+ * Secrets Manager (AWS JSON 1.1 protocol): POST / with X-Amz-Target secretsmanager.GetSecretValue.
+ * A secret mapped to undefined exists without a version (created, never set).
+ */
+export function startSecretsManager(secrets: Map<string, string | undefined>): Promise<StandIn> {
+    const amzJson = { "content-type": "application/x-amz-json-1.1" };
     return listen((req, body, res) => {
-        if (req.headers["x-amz-target"] !== "AmazonSSM.GetParameter") return json(res, 400, { __type: "UnknownOperationException", message: "unknown" });
-        const { Name } = JSON.parse(body) as { Name: string };
-        const value = parameters.get(Name);
-        if (value === undefined) return json(res, 400, { __type: "ParameterNotFound", message: `Parameter ${Name} not found.` }, { "content-type": "application/x-amz-json-1.1" });
-        return json(res, 200, { Parameter: { Name, Type: "SecureString", Value: value, Version: 1 } }, { "content-type": "application/x-amz-json-1.1" });
+        if (req.headers["x-amz-target"] !== "secretsmanager.GetSecretValue") return json(res, 400, { __type: "UnknownOperationException", message: "unknown" }, amzJson);
+        const { SecretId } = JSON.parse(body) as { SecretId: string };
+        if (!secrets.has(SecretId)) return json(res, 400, { __type: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret." }, amzJson);
+        const value = secrets.get(SecretId);
+        if (value === undefined) {
+            return json(res, 400, { __type: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT" }, amzJson);
+        }
+        return json(res, 200, { ARN: `arn:aws:secretsmanager:eu-west-1:111111111111:secret:${SecretId}-AbCdEf`, Name: SecretId, SecretString: value, VersionId: "v1", VersionStages: ["AWSCURRENT"] }, amzJson);
     }, []);
 }
 
