@@ -103,19 +103,31 @@ export const gcsBucketPrivate: ResourceValidationPolicy = {
     },
 };
 
-/** Role names a condition mentions (`assumed-role/NAME`), for probes that resemble them. */
-const mentionedRoles = (condition: string) => [...new Set([...condition.matchAll(/assumed-role\/([\w+=,.@-]+)/g)].map((m) => m[1]))];
+/**
+ * Names a condition mentions: the IAM-name-like segments of its string
+ * literals (`"arn:aws:sts::A:assumed-role/acme"`, `"/acme"`), for probes that
+ * resemble them. ARN keywords and account numbers are not names.
+ */
+function mentionedNames(condition: string): string[] {
+    const literals = [...condition.matchAll(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'/g)].map((m) => m[1] ?? m[2]);
+    const names = literals.flatMap((l) => l.split(/[/:]/)).filter((seg) => /^[\w+=,.@-]{1,64}$/.test(seg) && !/^\d+$/.test(seg) &&
+        !["arn", "aws", "sts", "iam", "assumed-role", "role", "user", "root"].includes(seg));
+    return [...new Set(names)].slice(0, 50);
+}
 
 /**
  * Callers of the provider's own AWS account that are none of the identities
- * a condition could mean: an unrelated role and user, and for every role the
- * condition names, roles that contain its name and a user of the same name
- * (a `contains`/`startsWith`/`endsWith` test admits them; `==` does not).
+ * a condition could mean: an unrelated role and user, and for every name the
+ * condition mentions, roles whose names contain it and a user of that name
+ * (a `contains`/`startsWith`/`endsWith` test admits them; `==` does not; role
+ * names are unique per account whatever their case, so a case variant is the
+ * same role and not probed). A user the condition names as a user is not a probe.
  */
 export function hostileCallers(account: string, condition: string): AwsAssertion[] {
     const role = (name: string) => ({ arn: `arn:aws:sts::${account}:assumed-role/${name}/policy-probe`, account });
     const user = (name: string) => ({ arn: `arn:aws:iam::${account}:user/${name}`, account });
-    return [role("intruder"), user("intruder"), ...mentionedRoles(condition).flatMap((n) => [role(`${n}-intruder`), role(`intruder-${n}`), user(n)])];
+    return [role("intruder"), user("intruder"), ...mentionedNames(condition).flatMap((n) =>
+        [role(`${n}-intruder`), role(`intruder-${n}`), ...(condition.includes(`user/${n}`) ? [] : [user(n)])])];
 }
 
 export const workloadIdentityConditioned: ResourceValidationPolicy = {

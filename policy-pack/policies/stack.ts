@@ -129,7 +129,7 @@ export const stageIsolation: ResourceValidationPolicy = {
             if (stage.registry.environments[listed.environment]?.production) continue;
             for (const n of named) {
                 const hit = listed.aws && n.aws ? overlaps(listed.aws, n.aws) : listed.gcp !== undefined && listed.gcp === n.gcp;
-                if (hit) report(`${args.type} ${args.name} names ${n.text}, which ${n.aws && listed.aws && n.aws.arn !== listed.aws.arn ? `covers ${listed.aws.arn}, ` : ""}an identity of ${listed.owner}, in production stack ${stage.stack}.`);
+                if (hit) report(`${args.type} ${args.name} names ${n.text}, which ${n.aws && listed.aws && n.aws.arn !== listed.aws.arn ? `covers ${listed.aws.arn}, ` : "is "}an identity of ${listed.owner}, in production stack ${stage.stack}.`);
             }
         }
     },
