@@ -67,9 +67,12 @@ interface RunningPack { child: ChildProcess; client: any; stderr: () => string; 
 
 async function startPack(stack: string): Promise<RunningPack> {
     const engine = await fakeEngine();
-    const child = spawn(process.execPath, [RUN_POLICY_PACK, engine.address, PACK_DIR], {
-        cwd: PACK_DIR, env: packEnv(stack, stackConfigMap(stack)), stdio: ["ignore", "pipe", "pipe"], timeout: 120_000,
-    });
+    // The host's command line. Under coreutils `timeout` when there is one, so the pack stops by itself even if
+    // this test process is killed before `after` runs (Node's own spawn timeout dies with this process).
+    const command = [process.execPath, RUN_POLICY_PACK, engine.address, PACK_DIR];
+    const watchdog = fs.existsSync("/usr/bin/timeout") ? ["/usr/bin/timeout", "--kill-after=5", "180"] : [];
+    const [bin, ...args] = [...watchdog, ...command];
+    const child = spawn(bin, args, { cwd: PACK_DIR, env: packEnv(stack, stackConfigMap(stack)), stdio: ["ignore", "pipe", "pipe"], timeout: 180_000 });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
     const port = await new Promise<number>((resolve, reject) => {
