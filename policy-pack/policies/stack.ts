@@ -25,7 +25,7 @@ export const s3BucketsGuarded: StackValidationPolicy = {
             if (!blocks.some((b) => S3_GUARDS.every((k) => b.props[k] === true))) report(`bucket ${names[0]} has no public access block with all four settings.`, bucket.urn);
             const name = typeof names[0] === "string" ? names[0] : undefined;
             if (!of("aws:s3/bucketPolicy:BucketPolicy").filter(mine).some((p) => deniesInsecureTransport(p.props.policy, name))) {
-                report(`bucket ${names[0]} has no bucket policy denying requests without TLS.`, bucket.urn);
+                report(`bucket ${names[0]} has no bucket policy denying requests without TLS to the bucket and all its objects.`, bucket.urn);
             }
         }
     },
