@@ -3,7 +3,7 @@
  * same policy objects `pulumi preview --policy-pack policy-pack` loads, called
  * with the arguments the CrossGuard analyzer would pass.
  */
-import { EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
+import { EnforcementLevel, Policies, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
 import { policies } from "../policy-pack/policies";
 import { SynthResource, UNKNOWN, mapDeep } from "./synth";
 
@@ -21,11 +21,25 @@ const policyUnknowns = (v: unknown) => mapDeep(v, (x) => (x === UNKNOWN ? requir
 
 const options = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
 
+/**
+ * A policy's config as the CLI hands it: the defaults of its configSchema,
+ * then what the config file gives (pulumi/pulumi pkg/resource/analyzer/config.go
+ * ReconcilePolicyPackConfig); the pack also works with none at all.
+ */
+function policyConfig(policy: Policies[number], given: object | undefined): object {
+    const defaults = Object.fromEntries(Object.entries(policy.configSchema?.properties ?? {}).filter(([, s]) => s.default !== undefined).map(([k, s]) => [k, s.default]));
+    return { ...defaults, ...(given ?? {}) };
+}
+
+/**
+ * Runs every policy over synth resources. `config` is a `--policy-pack-config`
+ * object: policy name -> its properties (e.g. `exceptions`, `espImages`).
+ */
 export function runPolicies(resources: SynthResource[], config: Record<string, object> = {}): Violation[] {
     const violations: Violation[] = [];
-    const common = (name: string) => ({
+    const common = (policy: Policies[number]) => ({
         stackTags: new Map<string, string>(),
-        getConfig: <T extends object>() => (config[name] ?? {}) as T,
+        getConfig: <T extends object>() => policyConfig(policy, config[policy.name]) as T,
         notApplicable: (reason?: string): never => { throw new NotApplicable(reason); },
     });
     // As the analyzer does: reading a value unknown during preview throws UnknownValueError.
@@ -49,7 +63,7 @@ export function runPolicies(resources: SynthResource[], config: Record<string, o
             if ("validateResource" in policy && policy.validateResource) {
                 const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
                 for (const r of policyResources) {
-                    const args: ResourceValidationArgs = { ...common(policy.name), type: r.type, props: r.props, urn: r.urn, name: r.name, opts: r.opts, isType: () => false, asType: () => undefined };
+                    const args: ResourceValidationArgs = { ...common(policy), type: r.type, props: r.props, urn: r.urn, name: r.name, opts: r.opts, isType: () => false, asType: () => undefined };
                     for (const validate of validations) {
                         try {
                             validate(args, report(r.urn));
@@ -61,7 +75,7 @@ export function runPolicies(resources: SynthResource[], config: Record<string, o
                     }
                 }
             } else if ("validateStack" in policy && (policy as StackValidationPolicy).validateStack) {
-                (policy as StackValidationPolicy).validateStack({ ...common(policy.name), resources: policyResources }, report());
+                (policy as StackValidationPolicy).validateStack({ ...common(policy), resources: policyResources }, report());
             }
         } catch (e) {
             if (e instanceof UnknownValueError) unknownAdvisory(policy.name, e);

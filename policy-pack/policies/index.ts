@@ -1,18 +1,31 @@
 import { Policies } from "@pulumi/policy";
-import { apiMethodsAuthenticated, noWildcardPrincipals, pinnedFederation, s3DenyInsecureTransport, s3PublicAccessBlocked } from "./aws";
-import { gcsBucketPrivate, noPublicGcpMembers, workloadIdentityConditioned } from "./gcp";
+import { apiMethodsAuthenticated } from "./api";
+import { noWildcardPrincipals, pinnedFederation, s3DenyInsecureTransport, s3PublicAccessBlocked, servicePrincipalsConditioned } from "./aws";
+import { outboundBroker, outboundBrokerSecretsGuarded } from "./broker";
+import { withExceptions } from "./exceptions";
+import { cloudRunInvokerNotPublic, cloudRunNotPublic, gcpMembersExact, gcsBucketPrivate, noPublicGcpMembers, workloadIdentityConditioned } from "./gcp";
 import { s3BucketsGuarded, stageIsolation } from "./stack";
 
-/** Every policy of the pack; the pack and the offline runner both use this list. */
+/**
+ * Every policy of the pack; the pack and the offline runner both use this
+ * list. Each honours explicit, reasoned exceptions from its config
+ * (exceptions.ts) and needs no other configuration.
+ */
 export const policies: Policies = [
     noWildcardPrincipals,
     pinnedFederation,
+    servicePrincipalsConditioned,
     s3PublicAccessBlocked,
     s3DenyInsecureTransport,
     apiMethodsAuthenticated,
     noPublicGcpMembers,
+    gcpMembersExact,
     gcsBucketPrivate,
     workloadIdentityConditioned,
+    cloudRunNotPublic,
+    cloudRunInvokerNotPublic,
+    outboundBroker,
+    outboundBrokerSecretsGuarded,
     s3BucketsGuarded,
     stageIsolation,
-];
+].map(withExceptions);

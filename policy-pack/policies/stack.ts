@@ -5,24 +5,15 @@ import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from 
 import { deniesInsecureTransport } from "./aws";
 import { AwsIdentity, overlaps, parseAwsIdentity } from "./identities";
 import { namedIdentities } from "./principals";
-import { findProjectDir, stackContext } from "./stack-context";
+import { known } from "./exceptions";
+import { StackContext, findProjectDir, stackContext } from "./stack-context";
 
 const S3_GUARDS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
-
-/** A property's value, or undefined while it is unknown (preview). */
-function known<T>(read: () => T): T | undefined {
-    try {
-        return read();
-    } catch (e) {
-        if ((e as Error)?.constructor?.name === "UnknownValueError") return undefined;
-        throw e;
-    }
-}
 
 export const s3BucketsGuarded: StackValidationPolicy = {
     name: "s3-buckets-guarded",
     description: "Every S3 bucket of the stack has a public access block with all four settings and a bucket policy that denies requests without TLS. " +
-        "Remediation: add aws.s3.BucketPublicAccessBlock and aws.s3.BucketPolicy for the bucket (partner-access's FileExchange does).",
+        "Remediation: add aws.s3.BucketPublicAccessBlock and aws.s3.BucketPolicy (denying plain HTTP to the bucket and its objects) for the bucket (partner-access's FileExchange does).",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const of = (type: string) => args.resources.filter((r) => r.type === type);
@@ -32,8 +23,9 @@ export const s3BucketsGuarded: StackValidationPolicy = {
             const mine = (r: PolicyResource) => (r.propertyDependencies?.bucket ?? []).some((d) => d.urn === bucket.urn) || names.includes(known(() => r.props.bucket));
             const blocks = of("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").filter(mine);
             if (!blocks.some((b) => S3_GUARDS.every((k) => b.props[k] === true))) report(`bucket ${names[0]} has no public access block with all four settings.`, bucket.urn);
-            if (!of("aws:s3/bucketPolicy:BucketPolicy").filter(mine).some((p) => deniesInsecureTransport(p.props.policy))) {
-                report(`bucket ${names[0]} has no bucket policy denying requests without TLS.`, bucket.urn);
+            const name = typeof names[0] === "string" ? names[0] : undefined;
+            if (!of("aws:s3/bucketPolicy:BucketPolicy").filter(mine).some((p) => deniesInsecureTransport(p.props.policy, name))) {
+                report(`bucket ${names[0]} has no bucket policy denying requests without TLS to the bucket and all its objects.`, bucket.urn);
             }
         }
     },
@@ -44,12 +36,18 @@ export interface RegistryIdentities {
     environments: Record<string, { production: boolean }>;
     /** Every listed identity with its owner (`partner/environment`). */
     identities: { owner: string; environment: string; aws?: AwsIdentity; gcp?: string }[];
+    /** Outbound hosts and, per stage (stack), our identities allowed to call them through the token broker. */
+    outbound: { partner: string; host: string; callers: Record<string, { aws: string[]; gcp: string[] }> }[];
 }
 
 export function registryIdentities(registryText: string): RegistryIdentities {
     const reg = YAML.parse(registryText) ?? {};
-    const out: RegistryIdentities = { environments: reg.environments ?? {}, identities: [] };
+    const out: RegistryIdentities = { environments: reg.environments ?? {}, identities: [], outbound: [] };
     for (const p of reg.partners ?? []) {
+        for (const o of p?.outbound ?? []) {
+            const callers = Object.fromEntries(Object.entries<any>(o?.callers ?? {}).map(([stage, c]) => [stage, { aws: (c?.aws ?? []).map(String), gcp: (c?.gcp ?? []).map(String) }]));
+            out.outbound.push({ partner: String(p.slug), host: String(o?.host), callers });
+        }
         for (const [env, ids] of Object.entries<any>(p?.identities ?? {})) {
             const owner = `${p.slug}/${env}`;
             for (const arn of ids?.aws ?? []) {
@@ -66,6 +64,25 @@ export function registryIdentities(registryText: string): RegistryIdentities {
 }
 
 const registryCache = new Map<string, RegistryIdentities>();
+
+/** What the pack knows of the stack's stage from its config alone (no registry needed). */
+export interface StageNames {
+    stack: string;
+    /** `partner-access:namePrefix` (default as in components/plan/stage-config.ts). */
+    namePrefix: string;
+    awsAccountId?: string;
+    gcpProject?: string;
+}
+
+export function stageNames(ctx: StackContext = stackContext()): StageNames | undefined {
+    if (!ctx.stack) return undefined;
+    return {
+        stack: ctx.stack,
+        namePrefix: ctx.config["partner-access:namePrefix"] || "partner-access",
+        awsAccountId: ctx.config["partner-access:awsAccountId"],
+        gcpProject: ctx.config["partner-access:gcpProject"],
+    };
+}
 
 /** The stack's stage, whether it is production, and the registry it is rendered from. */
 export function stageOf(ctx = stackContext()): { stack: string; production: boolean; registry: RegistryIdentities } | { error: string } | undefined {
@@ -112,7 +129,7 @@ export const stageIsolation: ResourceValidationPolicy = {
             if (stage.registry.environments[listed.environment]?.production) continue;
             for (const n of named) {
                 const hit = listed.aws && n.aws ? overlaps(listed.aws, n.aws) : listed.gcp !== undefined && listed.gcp === n.gcp;
-                if (hit) report(`${args.type} ${args.name} names ${n.text}, which ${n.aws && listed.aws && n.aws.arn !== listed.aws.arn ? `covers ${listed.aws.arn}, ` : ""}an identity of ${listed.owner}, in production stack ${stage.stack}.`);
+                if (hit) report(`${args.type} ${args.name} names ${n.text}, which ${n.aws && listed.aws && n.aws.arn !== listed.aws.arn ? `covers ${listed.aws.arn}, ` : "is "}an identity of ${listed.owner}, in production stack ${stage.stack}.`);
             }
         }
     },

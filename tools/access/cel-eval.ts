@@ -1,70 +1,7 @@
 /**
- * Google's IAM Conditions and Workload Identity expressions are CEL. They are
- * evaluated here with a CEL implementation no one here wrote (@bufbuild/cel),
- * on the attributes Google provides: `resource.name`
- * (`projects/_/buckets/B/objects/O` for Cloud Storage) and `request.time` for
- * IAM Conditions; `assertion` (the AWS caller's GetCallerIdentity: `arn`,
- * `account`) for Workload Identity mappings and conditions.
- *
- * `extract` is Google's addition to CEL (not in the CEL standard library), so
- * it is modelled here from its documentation: `s.extract("pre{name}post")`
- * returns the text between the first `pre` and the next `post`, or "" when the
- * template does not match ("Attribute mappings": the `extract` function).
+ * The CEL evaluation of Google's IAM Conditions and Workload Identity
+ * mappings lives in the policy pack (policy-pack/policies/cel.ts), which must
+ * stay self-contained to be published: defined once there, used here by the
+ * access matrix.
  */
-import { CelScalar, celMethod, isCelError, run } from "@bufbuild/cel";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-
-export function extract(value: string, template: string): string {
-    const m = /^(.*)\{[A-Za-z_][A-Za-z0-9_]*\}(.*)$/s.exec(template);
-    if (!m) return "";
-    const [, pre, post] = m;
-    const start = value.indexOf(pre);
-    if (start < 0) return "";
-    const from = start + pre.length;
-    if (post === "") return value.slice(from);
-    const end = value.indexOf(post, from);
-    return end < 0 ? "" : value.slice(from, end);
-}
-
-const funcs = [celMethod("extract", CelScalar.STRING, [CelScalar.STRING], CelScalar.STRING, function (template) {
-    return extract(this, template);
-})];
-
-function evaluate(expression: string, bindings: Record<string, unknown>): unknown {
-    const out = run(expression, bindings as any, { funcs });
-    if (isCelError(out)) throw new Error(`CEL cannot evaluate ${JSON.stringify(expression)}: ${out.message}`);
-    return out;
-}
-
-/** Whether an IAM Condition holds for an object at a time. No condition: it holds. */
-export function conditionHolds(expression: string | undefined, bucket: string, objectName: string, at: Date): boolean {
-    if (!expression) return true;
-    const value = evaluate(expression, { resource: { name: `projects/_/buckets/${bucket}/objects/${objectName}`, type: "storage.googleapis.com/Object", service: "storage.googleapis.com" }, request: { time: timestampFromDate(at) } });
-    if (typeof value !== "boolean") throw new Error(`condition ${expression} is not boolean`);
-    return value;
-}
-
-export interface AwsAssertion {
-    /** The caller's ARN as STS GetCallerIdentity reports it (`arn:aws:sts::A:assumed-role/R/session` or `arn:aws:iam::A:user/U`). */
-    arn: string;
-    account: string;
-}
-
-/** Attributes a Workload Identity provider maps from an AWS caller. */
-export function mapAttributes(mapping: Record<string, string>, assertion: AwsAssertion): Record<string, string> {
-    return Object.fromEntries(Object.entries(mapping).map(([k, expr]) => [k, String(evaluate(expr, { assertion }))]));
-}
-
-/**
- * Whether a provider lets this AWS caller exchange its token: the caller's
- * account is the provider's, the provider is enabled, and its condition holds
- * over the mapped attributes. Returns the mapped `attribute.aws_role` too.
- */
-export function providerAdmits(p: { accountId: string; attributeCondition: string; attributeMapping: Record<string, string>; disabled: boolean }, assertion: AwsAssertion): { admitted: boolean; awsRole?: string } {
-    if (p.disabled || p.accountId !== assertion.account) return { admitted: false };
-    const mapped = mapAttributes(p.attributeMapping, assertion);
-    const attribute = Object.fromEntries(Object.entries(mapped).filter(([k]) => k.startsWith("attribute.")).map(([k, v]) => [k.slice("attribute.".length), v]));
-    const google = Object.fromEntries(Object.entries(mapped).filter(([k]) => k.startsWith("google.")).map(([k, v]) => [k.slice("google.".length), v]));
-    const admitted = p.attributeCondition ? evaluate(p.attributeCondition, { assertion, attribute, google }) === true : true;
-    return { admitted, awsRole: attribute.aws_role };
-}
+export * from "../../policy-pack/policies/cel";
