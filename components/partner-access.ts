@@ -1,5 +1,6 @@
-import * as aws from "@pulumi/aws";
-import * as gcp from "@pulumi/gcp";
+import { Provider as AwsProvider } from "@pulumi/aws/provider";
+import * as gcpOrganizations from "@pulumi/gcp/organizations";
+import { Provider as GcpProvider } from "@pulumi/gcp/provider";
 import * as pulumi from "@pulumi/pulumi";
 import { FileExchange } from "./aws/file-exchange";
 import { PartnerApi } from "./aws/partner-api";
@@ -21,7 +22,7 @@ import { routeKey } from "./plan/routes";
  */
 function verifiedProject(plan: AccessPlan): pulumi.Output<string> {
     const { project, projectNumber } = plan.stage.gcp;
-    return gcp.organizations.getProjectOutput({ projectId: project }).apply((p) => {
+    return gcpOrganizations.getProjectOutput({ projectId: project }).apply((p) => {
         if (p.number !== projectNumber) {
             throw new pulumi.RunError(`Pulumi.${plan.stage.stage}.yaml: partner-access:gcpProjectNumber is ${projectNumber}, but project ${project} has number ${p.number}`);
         }
@@ -36,12 +37,12 @@ function verifiedProject(plan: AccessPlan): pulumi.Output<string> {
  */
 export function deployPartnerAccess(plan: AccessPlan) {
     const { stage } = plan;
-    const awsProvider = new aws.Provider("aws", {
-        region: stage.aws.region as aws.Region,
+    const awsProvider = new AwsProvider("aws", {
+        region: stage.aws.region,
         allowedAccountIds: [stage.aws.accountId],
         defaultTags: { tags: { "managed-by": "partner-access", "partner-access:stage": stage.stage } },
     });
-    const gcpProvider = new gcp.Provider("gcp", {
+    const gcpProvider = new GcpProvider("gcp", {
         project: verifiedProject(plan),
         region: stage.gcp.region,
         defaultLabels: { "managed-by": "partner-access", "partner-access-stage": stage.stage },

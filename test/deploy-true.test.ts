@@ -17,21 +17,13 @@ import { deploymentSnapshots, softDeleteConflicts, steps } from "./support/engin
 import { startFakeEngine } from "./support/fake-engine";
 import { InputError } from "../components/plan/problems";
 import { ROOT, planFor, registryFile, sampleRegistryObject, tempDir } from "./support/fixtures";
-import { doc, one, runCli, runSynth, synthStack } from "./support/synth-runs";
-
-/** A synth of prod for a registry, optionally continuing from an earlier run's state. */
-function prodSynth(registry: unknown, seed: string, stateFrom?: string) {
-    const run = runSynth(["--stack", "prod", "--registry", registryFile(registry), "--mock-seed", seed, ...(stateFrom ? ["--mock-state", stateFrom] : [])]);
-    assert.equal(run.status, 0, run.stderr);
-    const dir = path.join(run.dir, "prod");
-    return { dir, resources: JSON.parse(fs.readFileSync(path.join(dir, "resources.json"), "utf8")) as SynthResource[] };
-}
+import { cliInProcess, doc, ofType, one, synthStack } from "./support/synth-runs";
+import { variant, variantRun } from "./support/variants";
 
 describe("deploy-true: removed routes disappear", () => {
-    const before = synthStack("prod");
-    const reg = sampleRegistryObject();
-    reg.api.routes = reg.api.routes.filter((r: string) => r !== "PUT /invoices/{invoiceId}");
-    const after = prodSynth(reg, "first-deploy", before.dir);
+    const previous = synthStack("prod");
+    let after: { resources: SynthResource[] };
+    before(async () => (after = await variant("routeRemoved")));
 
     it("describes the API by one OpenAPI body (SigV4 on every operation), no resource per route", () => {
         for (const type of ["aws:apigateway/resource:Resource", "aws:apigateway/method:Method", "aws:apigateway/integration:Integration"]) {
@@ -43,13 +35,13 @@ describe("deploy-true: removed routes disappear", () => {
     });
 
     it("takes the new deployment after the API is updated, so no stage serves the removed route", () => {
-        const ops = steps(before.resources, after.resources);
+        const ops = steps(previous.resources, after.resources);
         const apiStep = ops.findIndex((o) => o.after?.type === "aws:apigateway/restApi:RestApi");
         const deployStep = ops.findIndex((o) => o.after?.type === "aws:apigateway/deployment:Deployment");
         assert.equal(ops[apiStep].op, "update", "the route change is an in-place update of the API");
         assert.equal(ops[deployStep].op, "replace", "and a new deployment");
         assert.ok(apiStep < deployStep);
-        const snapshots = deploymentSnapshots(before.resources, after.resources);
+        const snapshots = deploymentSnapshots(previous.resources, after.resources);
         assert.equal(snapshots.length, 1);
         assert.ok(!snapshots[0].includes("PUT /invoices/{invoiceId}"), snapshots[0].join(", "));
         assert.ok(snapshots[0].includes("GET /invoices/{invoiceId}"));
@@ -67,13 +59,10 @@ describe("deploy-true: removed routes disappear", () => {
 });
 
 describe("deploy-true: soft-deleted Google ids are never created again", () => {
-    it("removes a partner's federation and every GCP route, then adds them back within a month: no create is refused", function () {
-        this.timeout(60_000);
-        const without = sampleRegistryObject();
-        for (const p of without.partners) p.gcp = { files: "none", api: [] };
+    it("removes a partner's federation and every GCP route, then adds them back within a month: no create is refused", async () => {
         const v1 = synthStack("prod");
-        const v2 = prodSynth(without, "deploy-2", v1.dir);
-        const v3 = prodSynth(sampleRegistryObject(), "deploy-3", v2.dir);
+        const v2 = await variant("withoutGcp");
+        const v3 = await variant("backAgain");
         assert.ok(!v2.resources.some((r) => r.type === "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider" || r.type === "gcp:endpoints/service:Service"), "version 2 deleted them");
         assert.deepEqual(softDeleteConflicts([v1.resources, v2.resources, v3.resources]), []);
         // The model refuses what Google refuses: the same ids created again (as fixed ids would be, i.e. version 1 once more).
@@ -91,8 +80,8 @@ describe("deploy-true: smaller traps", () => {
         assert.deepEqual(doc(role.inputs.assumeRolePolicy).Statement[0].Principal, { Service: "apigateway.amazonaws.com" });
     });
 
-    it("refuses a project whose real number differs from gcpProjectNumber", () => {
-        const run = runSynth(["--stack", "prod", "--mock-project-number", "999999999"]);
+    it("refuses a project whose real number differs from gcpProjectNumber", async () => {
+        const run = await variantRun("mismatch");
         assert.notEqual(run.status, 0);
         assert.match(run.stderr, /gcpProjectNumber is 100000000002, but project example-partner-prod has number 999999999/);
     });
@@ -102,7 +91,8 @@ describe("deploy-true: smaller traps", () => {
             assert.equal(one(s, type).options?.retainOnDelete, true, type);
         }
         assert.deepEqual(one(s, "aws:s3/bucket:Bucket").options, { protect: true, retainOnDelete: true });
-        assert.equal(one(s, "gcp:storage/bucket:Bucket").options?.retainOnDelete, true);
+        const files = ofType(s, "gcp:storage/bucket:Bucket").find((b) => b.inputs.name === s.plan.names.gcsBucket)!;
+        assert.deepEqual(files.options, { protect: true, retainOnDelete: true });
         const rule = one(s, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules[0];
         assert.deepEqual(rule, { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } });
     });
@@ -148,13 +138,13 @@ describe("deploy-true: a bad registry under the real program runner", () => {
 describe("deploy-true: kits from the deployed stack", () => {
     const s = synthStack("prod");
 
-    it("builds kits from `pulumi stack output --json`, valid for the partner client, with the real ids", () => {
+    it("builds kits from `pulumi stack output --json`, valid for the partner client, with the real ids", async () => {
         const outputs = path.join(tempDir("outputs"), "outputs.json");
         // What a deployed stack's outputs look like: real ids throughout (here: the mocked ones, renamed consistently).
         const deployed = JSON.parse(JSON.stringify(s.outputs).split(s.outputs.aws.apiId).join("realapi123"));
         fs.writeFileSync(outputs, JSON.stringify(deployed));
         const out = tempDir("kits");
-        const r = runCli(["kits", "--stack", "prod", "--outputs", outputs, "--out", out]);
+        const r = await cliInProcess(["kits", "--stack", "prod", "--outputs", outputs, "--out", out]);
         assert.equal(r.status, 0, r.stderr);
         for (const slug of s.plan.partners.map((p) => p.slug)) {
             const kit = JSON.parse(fs.readFileSync(path.join(out, "prod", "kits", `${slug}.json`), "utf8"));
@@ -164,7 +154,7 @@ describe("deploy-true: kits from the deployed stack", () => {
         }
         const direct = JSON.parse(fs.readFileSync(path.join(out, "prod", "kits", "globex.json"), "utf8"));
         assert.ok(JSON.stringify(direct.aws.identityPolicy).includes(`:${s.plan.stage.aws.accountId}:realapi123/prod/`), "a direct partner's identity policy names the real API");
-        const wrong = runCli(["kits", "--stack", "stag", "--outputs", outputs, "--out", out]);
+        const wrong = await cliInProcess(["kits", "--stack", "stag", "--outputs", outputs, "--out", out]);
         assert.equal(wrong.status, 1, `outputs of another stage are refused: ${wrong.stderr}`);
     });
 

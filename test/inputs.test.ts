@@ -16,7 +16,7 @@ import { staleFiles } from "../tools/schema-files";
 import { generateRegistry } from "../tools/generate-registry";
 import { AT, ROOT, SAMPLE_REGISTRY, planFor, registryFile, sampleRegistryObject } from "./support/fixtures";
 import { main, program } from "../tools/cli";
-import { runCli } from "./support/synth-runs";
+import { cliInProcess, runCli } from "./support/synth-runs";
 
 /** Problems the program finds in a registry (and none means it was accepted). */
 function problemsOf(registry: unknown, file = "partners.yaml"): Problem[] {
@@ -279,7 +279,7 @@ describe("the command line", () => {
             assert.match(r.stderr, /error: |--help/);
             assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
         }
-        const child = runCli(["synth", "--stack", "prod", "--bogus"]);
+        const child = await runCli(["synth", "--stack", "prod", "--bogus"]);
         assert.equal(child.status, 2);
         assert.match(child.stderr, /unknown option '--bogus'/);
     });
@@ -293,13 +293,15 @@ describe("the command line", () => {
         assert.ok(cli.commands.length >= 8);
     });
 
-    it("exits 1 with every problem (as GitHub annotations in Actions) and renders nothing when the input is bad", () => {
+    it("exits 1 with every problem (as GitHub annotations in Actions) and renders nothing when the input is bad", async () => {
         const reg = withPartner((p, reg) => {
             p.identities.prod.aws = ["arn:aws:iam::*:root"];
             reg.partners[1].slug = "acme-logistics";
         });
         const out = path.join(require("os").tmpdir(), `partner-access-bad-${process.pid}`);
-        const r = runCli(["synth", "--stack", "prod", "--registry", registryFile(reg), "--out", out], { GITHUB_ACTIONS: "true" });
+        const actions = process.env.GITHUB_ACTIONS;
+        process.env.GITHUB_ACTIONS = "true";
+        const r = await cliInProcess(["synth", "--stack", "prod", "--registry", registryFile(reg), "--out", out]).finally(() => (actions === undefined ? delete process.env.GITHUB_ACTIONS : (process.env.GITHUB_ACTIONS = actions)));
         assert.equal(r.status, 1);
         assert.match(r.stderr, /partners\.yaml:\d+:\d+: partner "acme-logistics": field "identities\.prod\.aws\[0\]": .*wildcards/);
         assert.match(r.stderr, /duplicate slug/);

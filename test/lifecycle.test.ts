@@ -6,99 +6,21 @@
  * from a real git repository built here, never from this repository's history.
  */
 import { strict as assert } from "assert";
-import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import { Cell, Matrix, accessMatrix } from "../tools/access/matrix";
-import { readSynthOutput } from "../tools/access/synth-output";
 import { AccessReview, accessReview, cellKey, reviewedCells, toCsv, toHtml, toMarkdown } from "../tools/access-review";
-import { main, program } from "../tools/cli";
+import { program } from "../tools/cli";
 import { expiringReport } from "../tools/expiring";
 import { RegistryHistory, registryHistory } from "../tools/registry-history";
-import { AT, ROOT, sampleRegistryObject, tempDir } from "./support/fixtures";
-import { CliRun, SynthOutput, synthStack } from "./support/synth-runs";
+import { AT } from "./support/fixtures";
+import { SynthOutput, cliInProcess, synthStack } from "./support/synth-runs";
+import { registryRepo, variant } from "./support/variants";
 
 const STAGES = ["stag", "prod"];
 
-/** `partner-access <args>` in a child process, without blocking the others (synths run in parallel). */
-function cli(args: string[]): Promise<CliRun> {
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tools", "cli.ts"), ...args], {
-            cwd: ROOT, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, stdio: ["ignore", "pipe", "pipe"],
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        child.on("exit", (status) => resolve({ status, stdout, stderr }));
-    });
-}
-
-/** A git repository of its own (no global or system config: no signing, hooks or templates of this machine). */
-function git(cwd: string, args: string[], env: Record<string, string> = {}): string {
-    const r = spawnSync("git", args, {
-        cwd, encoding: "utf8",
-        env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", GIT_TERMINAL_PROMPT: "0", ...env },
-    });
-    assert.equal(r.status, 0, `git ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout.trim();
-}
-
-interface Commit {
-    sha: string;
-    date: string;
-}
-
-/**
- * The registry's history in a temporary repository: an old version that does
- * not match today's schema (version 1, no `environments`; Globex without GCP,
- * Acme without POST /orders nor its prod service account, no Umbrella), a
- * commit that broke the YAML, then today's sample. Initech never changes.
- */
-function registryRepo(): { file: string; commits: { alice: Commit; bob: Commit; carol: Commit } } {
-    const dir = tempDir("registry-repo");
-    const file = path.join(dir, "partners.yaml");
-    git(dir, ["init", "-q", "-b", "main"]);
-    const commit = (name: string, date: string, text: string, message: string): Commit => {
-        fs.writeFileSync(file, text);
-        git(dir, ["add", "partners.yaml"]);
-        git(dir, ["commit", "-q", "--no-verify", "-m", message], {
-            GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: `${name.toLowerCase()}@example.org`, GIT_AUTHOR_DATE: date,
-            GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: `${name.toLowerCase()}@example.org`, GIT_COMMITTER_DATE: date,
-        });
-        return { sha: git(dir, ["rev-parse", "HEAD"]), date: new Date(date).toISOString().replace(/\.000Z$/, "Z") };
-    };
-    const old = sampleRegistryObject();
-    old.version = 1;
-    delete old.environments;
-    delete old.retired;
-    old.partners = old.partners.filter((p: any) => p.slug !== "umbrella");
-    const acme = old.partners.find((p: any) => p.slug === "acme-logistics");
-    acme.aws.api = acme.aws.api.filter((r: string) => r !== "POST /orders");
-    delete acme.identities.prod.gcp;
-    delete old.partners.find((p: any) => p.slug === "globex").gcp;
-    const alice = commit("Alice", "2026-01-10T09:00:00Z", YAML.stringify(old), "Registry as imported");
-    const bob = commit("Bob", "2026-03-01T09:00:00Z", "partners: [\n  - slug: acme-logistics\n    name: {broken\n", "WIP (broken YAML)");
-    const carol = commit("Carol", "2026-06-01T09:00:00Z", fs.readFileSync(path.join(ROOT, "partners.yaml"), "utf8"), "Acme: POST /orders and its prod service account; Globex on GCP; Umbrella");
-    return { file, commits: { alice, bob, carol } };
-}
-
-/** Runs a command in this process, capturing what it prints. */
-async function quietly(run: () => Promise<number>): Promise<{ status: number; stdout: string }> {
-    const printed: string[] = [];
-    const [log, write] = [console.log, process.stderr.write];
-    console.log = (...args: unknown[]) => void printed.push(args.join(" "));
-    process.stderr.write = () => true;
-    try {
-        return { status: await run(), stdout: printed.join("\n") };
-    } finally {
-        console.log = log;
-        process.stderr.write = write;
-    }
-}
-
-const partnerCells = (m: Matrix) => m.cells.filter((c) => !c.partner.startsWith("("));
+/** A partner's own access (outbound cells are our identities calling the partner: not in an access review of partners). */
+const partnerCells = (m: Matrix) => m.cells.filter((c) => !c.partner.startsWith("(") && !c.resource.startsWith("outbound "));
 const allowed = (m: Matrix) => new Set(partnerCells(m).filter((c) => c.effective === "allowed").map((c) => `${c.partner}|${cellKey(c)}`));
 const expired = (m: Matrix) => new Set(partnerCells(m).filter((c) => c.window === "expired").map((c) => `${c.partner}|${cellKey(c)}`));
 
@@ -116,26 +38,20 @@ describe("Access lifecycle", function () {
     before(async () => {
         repo = registryRepo();
         history = registryHistory(repo.file);
-        const out = tempDir("dated");
-        reviewOut = tempDir("review");
-        // In parallel, one process each: synths before the sample expiries and after both, the latter rendered
-        // from the temporary repository's registry (so that the review's history is that repository's).
-        const runs = await Promise.all([
-            cli(["synth", "--stack", "prod", "--out", out, "--at", "2027-04-01"]),
-            cli(["synth", "--stack", "prod", "--out", reviewOut, "--at", "2028-01-01", "--registry", repo.file]),
-        ]);
-        for (const r of runs) assert.equal(r.status, 0, r.stderr);
+        // After both sample expiries, rendered from the history repository's registry (so that the review's history
+        // is that repository's); before them: both synths started in the background by the global setup.
+        const late = await variant("at2028");
+        reviewOut = path.dirname(late.dir);
         // The command as a user runs it (in this process: it finds that synth current and reuses it).
-        reviewRun = await quietly(() => main(["access-review", "--stack", "prod", "--out", reviewOut, "--at", "2028-01-01", "--registry", repo.file]));
+        reviewRun = await cliInProcess(["access-review", "--stack", "prod", "--out", reviewOut, "--at", "2028-01-01", "--registry", repo.file]);
         for (const stack of STAGES) {
             const s = synthStack(stack);
             const m = await accessMatrix(s);
             shared[stack] = { s, m, review: accessReview(s, m, history) };
         }
-        for (const [key, dir] of [["prod@2027-04-01", path.join(out, "prod")], ["prod@2028-01-01", path.join(reviewOut, "prod")]]) {
-            const s = readSynthOutput(dir);
-            dated[key] = { s, m: await accessMatrix(s) };
-        }
+        const early = await variant("at20270401");
+        dated["prod@2027-04-01"] = { s: early, m: await accessMatrix(early) };
+        dated["prod@2028-01-01"] = { s: late, m: await accessMatrix(late) };
     });
 
     describe("an explicit clock", () => {
@@ -193,12 +109,12 @@ describe("Access lifecycle", function () {
         });
 
         it("`expiring --at --json` reports initech's end and acme's ended GCP grant, and exits 0", async () => {
-            const run = await quietly(() => main(["expiring", "--at", "2027-12-15", "--days", "30", "--json"]));
+            const run = await cliInProcess(["expiring", "--at", "2027-12-15", "--days", "30", "--json"]);
             assert.equal(run.status, 0);
             const r = JSON.parse(run.stdout);
             assert.deepEqual(r.expiring.map((g: any) => `${g.partner} ${g.stage} ${g.cloud}`).sort(), ["initech prod aws", "initech prod gcp", "initech stag aws"]);
             assert.deepEqual(r.expired.map((g: any) => `${g.partner} ${g.stage} ${g.cloud} ${g.state}`).sort(), ["acme-logistics prod gcp expired", "acme-logistics stag gcp expired"]);
-            assert.equal((await quietly(() => main(["expiring", "--days", "soon"]))).status, 2);
+            assert.equal((await cliInProcess(["expiring", "--days", "soon"])).status, 2);
         });
     });
 

@@ -9,7 +9,6 @@
  * stag with three outbound hosts (one more per cloud, one GCP-only).
  */
 import { strict as assert } from "assert";
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { aliasName, bundleBroker, hashFiles, parseProxyConfig } from "../broker/src";
@@ -19,45 +18,16 @@ import { Outbound } from "../components/plan/schema";
 import { Cell, accessMatrix } from "../tools/access/matrix";
 import { INVOKE, READ_TOKEN, WRITE_TOKEN, outboundResource, reviewOutbound } from "../tools/access/outbound-review";
 import { rendered } from "../tools/access/rendered";
-import { readSynthOutput } from "../tools/access/synth-output";
+
 import { proxyConfigFromOutputs } from "../tools/proxy-config";
-import { AT, ROOT, planFor, registryFile, sampleRegistryObject, tempDir } from "./support/fixtures";
-import { Resource, SynthOutput, doc, ofType, one, runCli, synthStack } from "./support/synth-runs";
+import { planFor, sampleRegistryObject, tempDir } from "./support/fixtures";
+import { GLOBEX, INITECH, variant } from "./support/variants";
+import { Resource, SynthOutput, cliInProcess, doc, ofType, one, synthStack } from "./support/synth-runs";
 
 const ACME = "api.acme-logistics.example";
-const GLOBEX = "api.globex.example";
-const INITECH = "api.initech.example";
 const STAG_ACCOUNT = "111111111111";
 const PROD_ACCOUNT = "222222222222";
 const sa = (name: string, stage: string) => `${name}@example-partner-${stage}.iam.gserviceaccount.com`;
-
-/** The sample registry with two more outbound hosts: globex (Bearer, both clouds) and initech (query, GCP only in stag). */
-function threeHostRegistry(): any {
-    const reg = sampleRegistryObject();
-    const partner = (slug: string) => reg.partners.find((p: any) => p.slug === slug);
-    partner("globex").outbound = [{
-        host: GLOBEX, token: { header: "Authorization", scheme: "Bearer" },
-        callers: { stag: { aws: [`arn:aws:iam::${STAG_ACCOUNT}:role/billing-sync`], gcp: [sa("billing-sync", "stag")] }, prod: { aws: [`arn:aws:iam::${PROD_ACCOUNT}:role/billing-sync`] } },
-    }];
-    partner("initech").outbound = [{
-        host: INITECH, token: { query: "api_key" },
-        callers: { stag: { gcp: [sa("reports", "stag")] }, prod: { aws: [`arn:aws:iam::${PROD_ACCOUNT}:role/reports`] } },
-    }];
-    return reg;
-}
-
-/** `partner-access synth` in a child process, without blocking (two run side by side). */
-function synthAsync(stack: string, extra: string[]): Promise<SynthOutput> {
-    const out = tempDir("outbound-synth");
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tools", "cli.ts"), "synth", "--stack", stack, "--out", out, "--at", AT.toISOString(), ...extra], {
-            cwd: ROOT, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, stdio: ["ignore", "ignore", "pipe"],
-        });
-        let stderr = "";
-        child.stderr.on("data", (d) => (stderr += d));
-        child.on("exit", (code) => (code === 0 ? resolve(readSynthOutput(path.join(out, stack))) : reject(new Error(`synth ${stack} failed:\n${stderr}`))));
-    });
-}
 
 const brokerResources = (s: SynthOutput) => s.resources.filter((r) => r.parent?.includes("TokenBroker") || r.type.endsWith(":TokenBroker"));
 const outboundCells = (cells: Cell[]) => cells.filter((c) => c.resource.startsWith("outbound "));
@@ -84,12 +54,8 @@ describe("outbound token broker", function () {
     before(async () => {
         prod = synthStack("prod");
         stag = synthStack("stag");
-        const copy = path.join(tempDir("registry-copy"), "partners.yaml");
-        fs.copyFileSync(path.join(ROOT, "partners.yaml"), copy);
-        [prodAgain, three] = await Promise.all([
-            synthAsync("prod", ["--registry", copy, "--mock-seed", "another-deploy"]),
-            synthAsync("stag", ["--registry", registryFile(threeHostRegistry())]),
-        ]);
+        // The sample registry again (another file), from another deploy (another seed of the mock cloud).
+        [prodAgain, three] = await Promise.all([variant("backAgain"), variant("threeHosts")]);
     });
 
     describe("rendering (prod, sample registry)", () => {
@@ -329,12 +295,12 @@ describe("outbound token broker", function () {
             assert.throws(() => proxyConfigFromOutputs(prod.outputs, { stack: "stag", cloud: "aws" }), /outputs are of stage "prod", not stag/);
         });
 
-        it("`partner-access proxy-config` writes it from saved outputs; refuses outputs of another stage (exit 1)", () => {
+        it("`partner-access proxy-config` writes it from saved outputs; refuses outputs of another stage (exit 1)", async () => {
             const out = path.join(tempDir("proxy-config"), "proxy.json");
-            const ok = runCli(["proxy-config", "--stack", "prod", "--cloud", "gcp", "--outputs", path.join(prod.dir, "outputs.json"), "--out", out]);
+            const ok = await cliInProcess(["proxy-config", "--stack", "prod", "--cloud", "gcp", "--outputs", path.join(prod.dir, "outputs.json"), "--out", out]);
             assert.equal(ok.status, 0, ok.stderr);
             assert.equal(JSON.parse(fs.readFileSync(out, "utf8")).hosts[ACME].url, prod.outputs.outbound[ACME].gcp.url);
-            const wrong = runCli(["proxy-config", "--stack", "stag", "--cloud", "aws", "--outputs", path.join(prod.dir, "outputs.json")]);
+            const wrong = await cliInProcess(["proxy-config", "--stack", "stag", "--cloud", "aws", "--outputs", path.join(prod.dir, "outputs.json")]);
             assert.equal(wrong.status, 1);
             assert.match(wrong.stderr, /those outputs are of stage "prod", not stag/);
         });

@@ -18,88 +18,19 @@
  * stages' synth output, on 127.0.0.1 only.
  */
 import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import * as path from "path";
-import * as grpc from "@grpc/grpc-js";
 import { SynthResource } from "../tools/synth";
 import { stackConfigMap } from "../tools/stack-config";
-import { ROOT } from "./support/fixtures";
+import { RUN_POLICY_PACK, RunningPack, packProcess, stopPack } from "./support/policy-pack-process";
 import { synthStack } from "./support/synth-runs";
 
 const analyzerpb = require("@pulumi/pulumi/proto/analyzer_pb");
-const analyzerrpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
-const engrpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
 const structpb = require("google-protobuf/google/protobuf/struct_pb");
 const emptypb = require("google-protobuf/google/protobuf/empty_pb");
-
-const PACK_DIR = path.join(ROOT, "policy-pack");
-const RUN_POLICY_PACK = path.join(PACK_DIR, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
-/** Start-up includes ts-node type-checking the pack; a hung pack must not hang the suite. */
-const START_TIMEOUT_MS = 45_000;
 const LEVEL = ["advisory", "mandatory", "disabled", "remediate"];
 
 interface Diagnostic { policy: string; level: string; urn: string; message: string }
 
-/** The engine's own gRPC service, which the host hands the pack: it records what it is told. */
-async function fakeEngine(): Promise<{ address: string; logs: { severity: number; message: string }[]; stop: () => void }> {
-    const logs: { severity: number; message: string }[] = [];
-    const server = new grpc.Server();
-    const empty = () => new emptypb.Empty();
-    server.addService(engrpc.EngineService, {
-        log: (call: any, cb: any) => { logs.push({ severity: call.request.getSeverity(), message: call.request.getMessage() }); cb(null, empty()); },
-        getRootResource: (_c: any, cb: any) => cb(null, new (require("@pulumi/pulumi/proto/engine_pb").GetRootResourceResponse)()),
-        setRootResource: (_c: any, cb: any) => cb(null, new (require("@pulumi/pulumi/proto/engine_pb").SetRootResourceResponse)()),
-        startDebugging: (_c: any, cb: any) => cb(null, empty()),
-        requirePulumiVersion: (_c: any, cb: any) => cb(null, new (require("@pulumi/pulumi/proto/engine_pb").RequirePulumiVersionResponse)()),
-    });
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-    return { address: `127.0.0.1:${port}`, logs, stop: () => server.forceShutdown() };
-}
-
-/** The environment the host gives the pack: the CLI's own (here: ours, minus ts-node and Pulumi settings of the test run) plus the stack. */
-function packEnv(stack: string, config: Record<string, string>): NodeJS.ProcessEnv {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TS_NODE_|PULUMI_|PARTNER_ACCESS_)/.test(k)));
-    return { ...base, PULUMI_NODEJS_PROJECT: "partner-access", PULUMI_NODEJS_STACK: stack, PULUMI_NODEJS_DRY_RUN: "true", PULUMI_CONFIG: JSON.stringify(config) };
-}
-
-interface RunningPack { child: ChildProcess; client: any; stderr: () => string; engine: Awaited<ReturnType<typeof fakeEngine>> }
-
-async function startPack(stack: string): Promise<RunningPack> {
-    const engine = await fakeEngine();
-    // The host's command line. Under coreutils `timeout` when there is one, so the pack stops by itself even if
-    // this test process is killed before `after` runs (Node's own spawn timeout dies with this process).
-    const command = [process.execPath, RUN_POLICY_PACK, engine.address, PACK_DIR];
-    const watchdog = fs.existsSync("/usr/bin/timeout") ? ["/usr/bin/timeout", "--kill-after=5", "180"] : [];
-    const [bin, ...args] = [...watchdog, ...command];
-    const child = spawn(bin, args, { cwd: PACK_DIR, env: packEnv(stack, stackConfigMap(stack)), stdio: ["ignore", "pipe", "pipe"], timeout: 180_000 });
-    let stderr = "";
-    child.stderr!.on("data", (d) => (stderr += d));
-    const port = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`pack for ${stack} printed no port in ${START_TIMEOUT_MS} ms:\n${stderr}`)), START_TIMEOUT_MS);
-        let out = "";
-        child.stdout!.on("data", (d) => {
-            out += d;
-            const m = /^(\d+)\s*$/m.exec(out);
-            if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-        });
-        child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`pack for ${stack} exited (${code}) before printing its port:\n${stderr}`)); });
-    });
-    const client = new analyzerrpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    return { child, client, engine, stderr: () => stderr };
-}
-
-function stopPack(p: RunningPack | undefined): Promise<void> {
-    if (!p) return Promise.resolve();
-    p.client.close();
-    p.engine.stop();
-    if (p.child.exitCode !== null || p.child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-        const hard = setTimeout(() => p.child.kill("SIGKILL"), 5_000);
-        p.child.once("exit", () => { clearTimeout(hard); resolve(); });
-        p.child.kill("SIGTERM");
-    });
-}
 
 const rpc = <T>(client: any, method: string, req: unknown): Promise<T> =>
     new Promise((resolve, reject) => client[method](req, { deadline: Date.now() + 30_000 }, (e: Error | null, r: T) => (e ? reject(e) : resolve(r))));
@@ -176,7 +107,7 @@ describe("policy pack run as the Pulumi CLI runs it (run-policy-pack, gRPC, no p
     before(async () => {
         assert.ok(fs.existsSync(`${RUN_POLICY_PACK}.js`) || fs.existsSync(RUN_POLICY_PACK), "the pack's dependencies are missing: run `npm ci --prefix policy-pack` (the CLI runs the pack with its own node_modules)");
         // Both stages at once: ts-node type-checking each pack is the cost, and there are two cores.
-        const started = await Promise.allSettled(stages.map(async (s) => { const p = await startPack(s); packs.set(s, p); infos.set(s, await configureAsCli(p, s)); }));
+        const started = await Promise.allSettled(stages.map(async (s) => { const p = await packProcess(s); packs.set(s, p); infos.set(s, await configureAsCli(p, s)); }));
         const failed = started.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
         if (failed) throw failed.reason;
     });

@@ -19,7 +19,8 @@ import { Violation, runPolicies, runPoliciesAsCli } from "../tools/policy-run";
 import { SynthResource } from "../tools/synth";
 import { stackConfigMap } from "../tools/stack-config";
 import { ROOT } from "./support/fixtures";
-import { runSynth, synthStack } from "./support/synth-runs";
+import { synthStack } from "./support/synth-runs";
+import { variant } from "./support/variants";
 
 let n = 0;
 const res = (type: string, inputs: Record<string, unknown>, name = `r${n++}`, extra: Partial<SynthResource> = {}): SynthResource =>
@@ -521,16 +522,8 @@ describe("policy pack rules", () => {
             assert.ok(v.some((x) => x.urn?.endsWith("::file-exchange-public-access")));
         });
 
-        it("a first preview (every id unknown): no crash, no mandatory finding, unknowns reported as not checkable", () => {
-            // A shared preview synth (PARTNER_ACCESS_TEST_SYNTH_PREVIEW, if the global setup makes one beside the others) saves a synth here.
-            const shared = process.env.PARTNER_ACCESS_TEST_SYNTH_PREVIEW;
-            let dir = shared && fs.existsSync(path.join(shared, "prod", "resources.json")) ? shared : undefined;
-            if (!dir) {
-                const run = runSynth(["--stack", "prod", "--preview"]);
-                assert.equal(run.status, 0, run.stderr);
-                dir = run.dir;
-            }
-            const resources: SynthResource[] = JSON.parse(fs.readFileSync(path.join(dir, "prod", "resources.json"), "utf8"));
+        it("a first preview (every id unknown): no crash, no mandatory finding, unknowns reported as not checkable", async () => {
+            const resources = (await variant("preview")).resources as SynthResource[];
             const v = runPoliciesAsCli(resources, "prod", stackConfigMap("prod"));
             assert.deepEqual(mandatory(v), []);
             // The folder policies carry the pool id, unknown before the pool exists: not checkable yet, never passed silently.

@@ -61,7 +61,8 @@ export const cellKey = (c: Pick<Cell, "via" | "cloud" | "resource" | "action">) 
 
 /** The matrix cells an access review lists: a partner's allowed cells, and its grants that have expired. */
 export const reviewedCells = (m: Matrix): Cell[] =>
-    m.cells.filter((c) => !c.partner.startsWith("(") && (c.effective === "allowed" || c.window === "expired"));
+    // Outbound cells are OUR identities calling a partner's API through the broker: not a partner's access.
+    m.cells.filter((c) => !c.partner.startsWith("(") && !c.resource.startsWith("outbound ") && (c.effective === "allowed" || c.window === "expired"));
 
 // What each action needs, derived from the capability table (one definition).
 const CAPABILITY_OF = new Map<string, FileCapability>();

@@ -114,12 +114,17 @@ export async function schemaCommand(o: { check?: boolean }): Promise<void> {
     console.log(written.length > 0 ? `written: ${written.join(", ")}` : "already current");
 }
 
-export async function stagesCommand(o: { json?: boolean }): Promise<void> {
+/** Every stage of a project (one per Pulumi.<stage>.yaml), non-production first. */
+export async function stagesOf(projectDir = PROJECT_DIR): Promise<{ stack: string; production: boolean }[]> {
     const { loadAccessPlan } = await import("../components/plan/load");
     const { stackConfigSource } = await import("./stack-config");
-    const stages = listStacks().map((stack) => {
-        const plan = loadAccessPlan(stackConfigSource(stack), { projectDir: PROJECT_DIR, at: new Date() });
+    return listStacks(projectDir).map((stack) => {
+        const plan = loadAccessPlan(stackConfigSource(stack, projectDir), { projectDir, at: new Date() });
         return { stack, production: plan.stage.production };
     }).sort((a, b) => Number(a.production) - Number(b.production) || a.stack.localeCompare(b.stack));
+}
+
+export async function stagesCommand(o: { json?: boolean }): Promise<void> {
+    const stages = await stagesOf();
     console.log(o.json ? JSON.stringify(stages) : stages.map((s) => `${s.stack}${s.production ? " (production)" : ""}`).join("\n"));
 }

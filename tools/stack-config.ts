@@ -21,8 +21,21 @@ export function listStacks(projectDir = PROJECT_DIR): string[] {
 
 const asConfigString = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
 
+/** Parsed stack files, by path and modification time: tools and tests read them many times per process. */
+const parsed = new Map<string, unknown>();
+function memo<T>(files: string[], key: string, make: () => T): T {
+    const k = `${key}|${files.map((f) => `${f}@${fs.existsSync(f) ? fs.statSync(f).mtimeMs : "-"}`).join("|")}`;
+    if (!parsed.has(k)) parsed.set(k, make());
+    return parsed.get(k) as T;
+}
+
 /** The flat config map the CLI would pass: project defaults first, the stack's values over them. */
 export function stackConfigMap(stack: string, projectDir = PROJECT_DIR): Record<string, string> {
+    const files = [path.join(projectDir, "Pulumi.yaml"), path.join(projectDir, `Pulumi.${stack}.yaml`)];
+    return { ...memo(files, "map", () => readStackConfigMap(stack, projectDir)) };
+}
+
+function readStackConfigMap(stack: string, projectDir: string): Record<string, string> {
     const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) throw new InputError([{ file: `Pulumi.${stack}.yaml`, message: `no such stack config (stacks: ${listStacks(projectDir).join(", ")})` }]);
     const project = YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) ?? {};
@@ -42,7 +55,7 @@ export function stackConfigMap(stack: string, projectDir = PROJECT_DIR): Record<
 export function stackConfigSource(stack: string, projectDir = PROJECT_DIR): StageConfigSource {
     const map = stackConfigMap(stack, projectDir);
     const file = `Pulumi.${stack}.yaml`;
-    const yaml = new YamlSource(file, fs.readFileSync(path.join(projectDir, file), "utf8"));
+    const yaml = memo([path.join(projectDir, file)], "source", () => new YamlSource(file, fs.readFileSync(path.join(projectDir, file), "utf8")));
     const values = Object.fromEntries(Object.entries(map).filter(([k]) => k.startsWith(`${CONFIG_NAMESPACE}:`)).map(([k, v]) => [k.slice(CONFIG_NAMESPACE.length + 1), v]));
     return { stack, file, values, locate: (key) => yaml.locate(["config", `${CONFIG_NAMESPACE}:${key}`]) };
 }

@@ -32,6 +32,8 @@ export const GCP_ENTRY_POINT = "forward";
 export interface BundleOptions {
     /** The broker/ folder; found from this file's location by default. */
     brokerDir?: string;
+    /** Reuse a bundle made earlier from the same inputs (default true); false always runs esbuild. */
+    cache?: boolean;
 }
 
 /** broker/: the nearest folder above this file whose package.json is @partner-access/broker. */
@@ -43,7 +45,36 @@ export function findBrokerDir(from: string = __dirname): string {
     }
 }
 
-function build(brokerDir: string, entry: string, target: string, banner?: string): string {
+/** Every file a bundle is made from: the sources, the lockfile (which pins every dependency), the bundler. */
+function inputsDigest(brokerDir: string): string {
+    const h = createHash("sha256");
+    const walk = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)])).sort();
+    for (const f of [...walk(path.join(brokerDir, "src")), path.join(brokerDir, "package-lock.json")]) {
+        h.update(`${path.relative(brokerDir, f)}\0`).update(fs.readFileSync(f)).update("\0");
+    }
+    return h.update(require("esbuild/package.json").version).digest("hex");
+}
+
+/**
+ * Builds once per content: the same inputs give byte-identical output (a
+ * tested property), so a bundle made earlier from the same sources, lockfile
+ * and esbuild is reused from node_modules/.cache (never committed, per install).
+ */
+function build(brokerDir: string, entry: string, target: string, banner?: string, cache = true): string {
+    if (!cache) return buildUncached(brokerDir, entry, target, banner);
+    const key = createHash("sha256").update(JSON.stringify([inputsDigest(brokerDir), entry, target, banner ?? ""])).digest("hex");
+    const cached = path.join(brokerDir, "node_modules", ".cache", "partner-access-bundles", `${key}.js`);
+    if (fs.existsSync(cached)) return fs.readFileSync(cached, "utf8");
+    const text = buildUncached(brokerDir, entry, target, banner);
+    fs.mkdirSync(path.dirname(cached), { recursive: true });
+    // Written aside, then renamed: a concurrent build never reads half a file.
+    const partial = `${cached}.${process.pid}.tmp`;
+    fs.writeFileSync(partial, text);
+    fs.renameSync(partial, cached);
+    return text;
+}
+
+function buildUncached(brokerDir: string, entry: string, target: string, banner?: string): string {
     const result = buildSync({
         absWorkingDir: brokerDir,
         entryPoints: [`src/${entry}`],
@@ -79,7 +110,7 @@ export function bundleBroker(target: Target, routes: BrokerRoutes, opts: BundleO
     assertRoutes(routes);
     const dir = opts.brokerDir ?? findBrokerDir();
     const files: Record<string, string> = {
-        "index.js": build(dir, `entry-${target}.ts`, "node22"),
+        "index.js": build(dir, `entry-${target}.ts`, "node22", undefined, opts.cache),
         [ROUTES_FILE]: JSON.stringify(routes, null, 2) + "\n",
     };
     if (target === "gcp") {

@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import * as awsS3 from "@pulumi/aws/s3";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessPlan } from "../plan/access-plan";
 import { bucketPolicy } from "./policy-documents";
@@ -24,12 +24,12 @@ export class FileExchange extends pulumi.ComponentResource {
         const child = { parent: this };
         const guard = { parent: this, retainOnDelete: true };
 
-        const bucket = new aws.s3.Bucket(`${name}-bucket`, {
+        const bucket = new awsS3.Bucket(`${name}-bucket`, {
             bucket: plan.names.awsBucket,
             forceDestroy: false,
         }, { ...child, protect: true, retainOnDelete: true });
 
-        const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
+        const publicAccess = new awsS3.BucketPublicAccessBlock(`${name}-public-access`, {
             bucket: bucket.id,
             blockPublicAcls: true,
             blockPublicPolicy: true,
@@ -37,23 +37,23 @@ export class FileExchange extends pulumi.ComponentResource {
             restrictPublicBuckets: true,
         }, guard);
 
-        new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
+        new awsS3.BucketOwnershipControls(`${name}-ownership`, {
             bucket: bucket.id,
             rule: { objectOwnership: "BucketOwnerEnforced" },
         }, guard);
 
         // SSE-S3. (S3 Bucket Keys reduce KMS calls; they do nothing for SSE-S3, so none is set.)
-        new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
+        new awsS3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
             bucket: bucket.id,
             rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
         }, guard);
 
-        const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, {
+        const versioning = new awsS3.BucketVersioning(`${name}-versioning`, {
             bucket: bucket.id,
             versioningConfiguration: { status: "Enabled" },
         }, guard);
 
-        new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
+        new awsS3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
             bucket: bucket.id,
             rules: [{
                 id: "noncurrent-versions-and-incomplete-uploads",
@@ -65,7 +65,7 @@ export class FileExchange extends pulumi.ComponentResource {
         }, { ...child, dependsOn: [versioning] });
 
         // After the public access block, so S3 judges the policy with the block in force.
-        new aws.s3.BucketPolicy(`${name}-policy`, {
+        new awsS3.BucketPolicy(`${name}-policy`, {
             bucket: bucket.id,
             policy: JSON.stringify(bucketPolicy(plan)),
         }, { ...guard, dependsOn: [publicAccess] });

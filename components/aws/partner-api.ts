@@ -1,4 +1,6 @@
-import * as aws from "@pulumi/aws";
+import * as awsApigateway from "@pulumi/aws/apigateway";
+import * as awsCloudwatch from "@pulumi/aws/cloudwatch";
+import * as awsIam from "@pulumi/aws/iam";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessPlan } from "../plan/access-plan";
@@ -51,7 +53,7 @@ export class PartnerApi extends pulumi.ComponentResource {
         const body = JSON.stringify(restApiDefinition(plan));
         const policy = JSON.stringify(apiResourcePolicy(plan));
 
-        const api = new aws.apigateway.RestApi(`${name}-rest-api`, {
+        const api = new awsApigateway.RestApi(`${name}-rest-api`, {
             name: plan.names.apiName,
             description: `Partner API (${plan.stage.stage}); SigV4 only`,
             endpointConfiguration: { types: "REGIONAL" },
@@ -63,24 +65,24 @@ export class PartnerApi extends pulumi.ComponentResource {
             policy,
         }, child);
 
-        const deployment = new aws.apigateway.Deployment(`${name}-deployment`, {
+        const deployment = new awsApigateway.Deployment(`${name}-deployment`, {
             restApi: api.id,
             description: `partner-access ${plan.stage.stage}`,
             triggers: { redeployment: crypto.createHash("sha256").update(body).update("\n").update(policy).digest("hex") },
         }, child);
 
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-access-log`, {
+        const logGroup = new awsCloudwatch.LogGroup(`${name}-access-log`, {
             name: `/aws/apigateway/${plan.names.apiName}/${plan.names.apiStageName}`,
             retentionInDays: plan.stage.aws.accessLogRetentionDays,
         }, child);
 
         const accountSettings = plan.stage.aws.manageApiGatewayAccount ? [this.cloudWatchAccountSettings(name, plan)] : [];
 
-        const certificate = new aws.apigateway.ClientCertificate(`${name}-backend-certificate`, {
+        const certificate = new awsApigateway.ClientCertificate(`${name}-backend-certificate`, {
             description: `partner-access ${plan.stage.stage}: presented to the backend on every proxied call`,
         }, child);
 
-        const stage = new aws.apigateway.Stage(`${name}-stage`, {
+        const stage = new awsApigateway.Stage(`${name}-stage`, {
             restApi: api.id,
             deployment: deployment.id,
             stageName: plan.names.apiStageName,
@@ -89,7 +91,7 @@ export class PartnerApi extends pulumi.ComponentResource {
         }, { ...child, dependsOn: accountSettings });
 
         // Execution logging needs the account's CloudWatch role too.
-        new aws.apigateway.MethodSettings(`${name}-method-settings`, {
+        new awsApigateway.MethodSettings(`${name}-method-settings`, {
             restApi: api.id,
             stageName: stage.stageName,
             methodPath: "*/*",
@@ -104,16 +106,16 @@ export class PartnerApi extends pulumi.ComponentResource {
     }
 
     /** API Gateway logs to CloudWatch through one role per account and region. */
-    private cloudWatchAccountSettings(name: string, plan: AccessPlan): aws.apigateway.Account {
-        const role = new aws.iam.Role(`${name}-cloudwatch-role`, {
+    private cloudWatchAccountSettings(name: string, plan: AccessPlan): awsApigateway.Account {
+        const role = new awsIam.Role(`${name}-cloudwatch-role`, {
             // Outside the partner role path on purpose: the API policy exempts every role under that path from its deny.
             name: `${plan.stage.namePrefix}-${plan.stage.stage}-apigw-logs`,
             assumeRolePolicy: CLOUDWATCH_ROLE_TRUST,
         }, { parent: this });
-        const attachment = new aws.iam.RolePolicyAttachment(`${name}-cloudwatch-role`, {
+        const attachment = new awsIam.RolePolicyAttachment(`${name}-cloudwatch-role`, {
             role: role.name,
             policyArn: "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
         }, { parent: this });
-        return new aws.apigateway.Account(`${name}-account-settings`, { cloudwatchRoleArn: role.arn }, { parent: this, dependsOn: [attachment] });
+        return new awsApigateway.Account(`${name}-account-settings`, { cloudwatchRoleArn: role.arn }, { parent: this, dependsOn: [attachment] });
     }
 }

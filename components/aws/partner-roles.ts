@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import * as awsIam from "@pulumi/aws/iam";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessPlan } from "../plan/access-plan";
 import { rolePermissionPolicy, trustPolicy } from "./policy-documents";
@@ -24,7 +24,7 @@ export class PartnerRoles extends pulumi.ComponentResource {
         for (const p of plan.partners) {
             const r = p.aws.role;
             if (!r) continue;
-            const role = new aws.iam.Role(`${name}-${p.slug}`, {
+            const role = new awsIam.Role(`${name}-${p.slug}`, {
                 name: r.name,
                 path: r.path,
                 description: `partner-access ${plan.stage.stage}: ${p.name} (${p.slug})`,
@@ -32,7 +32,7 @@ export class PartnerRoles extends pulumi.ComponentResource {
                 maxSessionDuration: plan.stage.aws.maxSessionDurationSeconds,
                 tags: { "partner-access:partner": p.slug, "partner-access:stage": plan.stage.stage },
             }, { parent: this });
-            new aws.iam.RolePolicy(`${name}-${p.slug}-grant`, {
+            new awsIam.RolePolicy(`${name}-${p.slug}-grant`, {
                 role: role.name,
                 name: "partner-grant",
                 policy: pulumi.output(args.apiId).apply((apiId) => JSON.stringify(rolePermissionPolicy(plan, p, apiId))),

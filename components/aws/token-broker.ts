@@ -1,4 +1,7 @@
-import * as aws from "@pulumi/aws";
+import * as awsCloudwatch from "@pulumi/aws/cloudwatch";
+import * as awsIam from "@pulumi/aws/iam";
+import * as awsLambda from "@pulumi/aws/lambda";
+import * as awsSecretsmanager from "@pulumi/aws/secretsmanager";
 import * as pulumi from "@pulumi/pulumi";
 import { BROKER_FUNCTION_TIMEOUT_SECONDS, bundleBroker, LAMBDA_HANDLER, LAMBDA_RUNTIME } from "../../broker/src";
 import { bundleArchive } from "../broker-archive";
@@ -41,13 +44,13 @@ export class AwsTokenBroker extends pulumi.ComponentResource {
         const tags = { "partner-access:stage": plan.stage.stage, "partner-access:component": "token-broker" };
         const routes = brokerRoutes(plan, "aws");
 
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
+        const logGroup = new awsCloudwatch.LogGroup(`${name}-logs`, {
             name: brokerLogGroupName(plan),
             retentionInDays: plan.stage.aws.accessLogRetentionDays,
             tags,
         }, child);
 
-        const role = new aws.iam.Role(`${name}-role`, {
+        const role = new awsIam.Role(`${name}-role`, {
             name: functionName,
             path: "/",
             description: `partner-access ${plan.stage.stage}: the outbound token broker (Lambda ${functionName})`,
@@ -55,11 +58,11 @@ export class AwsTokenBroker extends pulumi.ComponentResource {
             tags,
         }, child);
 
-        const policies: aws.secretsmanager.SecretPolicy[] = [];
+        const policies: awsSecretsmanager.SecretPolicy[] = [];
         const secretNames = new Map<string, pulumi.Output<string>>();
         for (const r of routes.routes) {
             const key = aliasName(r.partner, r.host);
-            const secret = new aws.secretsmanager.Secret(`${name}-${key}-token`, {
+            const secret = new awsSecretsmanager.Secret(`${name}-${key}-token`, {
                 name: r.secret.aws!,
                 description: `Token partner-access sends to ${r.host} (${r.partner}) in stage ${plan.stage.stage}. ` +
                     `Set or rotate it with put-secret-value; Pulumi never holds it.`,
@@ -68,7 +71,7 @@ export class AwsTokenBroker extends pulumi.ComponentResource {
                 recoveryWindowInDays: 0,
                 tags: { ...tags, "partner-access:partner": r.partner, "partner-access:host": r.host },
             }, child);
-            policies.push(new aws.secretsmanager.SecretPolicy(`${name}-${key}-token-policy`, {
+            policies.push(new awsSecretsmanager.SecretPolicy(`${name}-${key}-token-policy`, {
                 secretArn: secret.arn,
                 policy: JSON.stringify(tokenSecretPolicy(plan)),
                 blockPublicPolicy: true,
@@ -76,7 +79,7 @@ export class AwsTokenBroker extends pulumi.ComponentResource {
             secretNames.set(r.host, secret.name);
         }
 
-        const rolePolicy = new aws.iam.RolePolicy(`${name}-role-policy`, {
+        const rolePolicy = new awsIam.RolePolicy(`${name}-role-policy`, {
             role: role.name,
             name: "token-broker",
             policy: JSON.stringify(brokerRolePolicy(plan)),
@@ -85,7 +88,7 @@ export class AwsTokenBroker extends pulumi.ComponentResource {
         // Reproducible: same broker source, lockfile and routes -> byte-identical files, same archive.
         const bundle = bundleBroker("aws", routes);
         this.bundleSha256 = bundle.sha256;
-        const fn = new aws.lambda.Function(`${name}-function`, {
+        const fn = new awsLambda.Function(`${name}-function`, {
             name: functionName,
             description: `partner-access ${plan.stage.stage}: outbound token broker for ${routes.routes.length} partner host(s)`,
             role: role.arn,
@@ -101,10 +104,10 @@ export class AwsTokenBroker extends pulumi.ComponentResource {
             tags,
         }, { ...child, dependsOn: [logGroup, rolePolicy, ...policies] });
 
-        const aliases = new Map<string, aws.lambda.Alias>();
+        const aliases = new Map<string, awsLambda.Alias>();
         for (const o of outboundOn(plan, "aws")) {
             const alias = aliasName(o.partner, o.host);
-            const a = new aws.lambda.Alias(`${name}-${alias}`, {
+            const a = new awsLambda.Alias(`${name}-${alias}`, {
                 name: alias,
                 description: `${o.host} (${o.partner})`,
                 functionName: fn.name,
@@ -123,7 +126,7 @@ export class AwsTokenBroker extends pulumi.ComponentResource {
         // `pulumi up --refresh` puts the permission back. Acceptable here, unlike for partner grants:
         // callers are our own roles, listed in the reviewed registry, whose lifetime we control.
         for (const p of invokePermissions(plan)) {
-            new aws.lambda.Permission(`${name}-${p.alias}-${p.statementId.slice(-16)}`, {
+            new awsLambda.Permission(`${name}-${p.alias}-${p.statementId.slice(-16)}`, {
                 statementId: p.statementId,
                 action: "lambda:InvokeFunction",
                 function: fn.name,

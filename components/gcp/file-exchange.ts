@@ -1,4 +1,4 @@
-import * as gcp from "@pulumi/gcp";
+import * as gcpStorage from "@pulumi/gcp/storage";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessPlan } from "../plan/access-plan";
 import { folderPolicies, policyData } from "./folder-policy";
@@ -21,7 +21,7 @@ export class GcsFileExchange extends pulumi.ComponentResource {
     constructor(name: string, args: GcsFileExchangeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("partner-access:gcp:FileExchange", name, {}, opts);
         const { plan } = args;
-        const bucket = new gcp.storage.Bucket(`${name}-bucket`, {
+        const bucket = new gcpStorage.Bucket(`${name}-bucket`, {
             name: plan.names.gcsBucket,
             project: plan.stage.gcp.project,
             location: plan.stage.gcp.bucketLocation,
@@ -41,8 +41,8 @@ export class GcsFileExchange extends pulumi.ComponentResource {
         const policies = pulumi.output(args.poolId).apply((poolId) => folderPolicies(plan, poolId));
         for (const p of plan.partners.filter((x) => x.gcp.storageRoles.length > 0)) {
             // Removing a partner deletes its folder (and so its IAM policy); its objects stay in the bucket.
-            const folder = new gcp.storage.ManagedFolder(`${name}-${p.slug}`, { bucket: bucket.name, name: p.prefix, forceDestroy: true }, { parent: this });
-            new gcp.storage.ManagedFolderIamPolicy(`${name}-${p.slug}`, {
+            const folder = new gcpStorage.ManagedFolder(`${name}-${p.slug}`, { bucket: bucket.name, name: p.prefix, forceDestroy: true }, { parent: this });
+            new gcpStorage.ManagedFolderIamPolicy(`${name}-${p.slug}`, {
                 bucket: bucket.name,
                 managedFolder: folder.name,
                 policyData: policies.apply((all) => policyData(all.find((f) => f.slug === p.slug)!)),

@@ -1,4 +1,7 @@
-import * as gcp from "@pulumi/gcp";
+import * as gcpCloudrunv2 from "@pulumi/gcp/cloudrunv2";
+import * as gcpEndpoints from "@pulumi/gcp/endpoints";
+import * as gcpProjects from "@pulumi/gcp/projects";
+import * as gcpServiceaccount from "@pulumi/gcp/serviceaccount";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AccessPlan } from "../plan/access-plan";
@@ -48,28 +51,28 @@ export class PartnerEndpoints extends pulumi.ComponentResource {
         const hex = new random.RandomId(`${name}-service-suffix`, { byteLength: RANDOM_SUFFIX_HEX / 2 }, child).hex;
         const serviceName = hex.apply((h) => `${plan.names.endpointsServiceBase}-${h}.endpoints.${project}.cloud.goog`);
 
-        const service = new gcp.endpoints.Service(`${name}-service`, {
+        const service = new gcpEndpoints.Service(`${name}-service`, {
             project,
             serviceName,
             openapiConfig: serviceName.apply((s) => JSON.stringify(openApiDocument(plan, s), null, 2)),
         }, child);
-        const enabled = new gcp.projects.Service(`${name}-service-enabled`, {
+        const enabled = new gcpProjects.Service(`${name}-service-enabled`, {
             project,
             service: service.serviceName,
             disableOnDestroy: false,
         }, child);
 
-        const runtime = new gcp.serviceaccount.Account(`${name}-esp`, {
+        const runtime = new gcpServiceaccount.Account(`${name}-esp`, {
             project,
             accountId: espAccountId(plan.stage.namePrefix, plan.stage.stage),
             displayName: `ESPv2 gateway, partner-access ${plan.stage.stage}`,
         }, child);
         // ESPv2 reports to Service Control and fetches its configuration with this role.
-        const controller = new gcp.projects.IAMMember(`${name}-esp-serviceController`, {
+        const controller = new gcpProjects.IAMMember(`${name}-esp-serviceController`, {
             project, role: "roles/servicemanagement.serviceController", member: pulumi.interpolate`serviceAccount:${runtime.email}`,
         }, child);
 
-        const gateway = new gcp.cloudrunv2.Service(`${name}-gateway`, {
+        const gateway = new gcpCloudrunv2.Service(`${name}-gateway`, {
             project,
             name: `${plan.stage.namePrefix}-${plan.stage.stage}-gateway`,
             location: plan.stage.gcp.region,

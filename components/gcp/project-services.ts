@@ -1,4 +1,4 @@
-import * as gcp from "@pulumi/gcp";
+import * as gcpProjects from "@pulumi/gcp/projects";
 import * as pulumi from "@pulumi/pulumi";
 
 export const REQUIRED_SERVICES = [
@@ -17,11 +17,11 @@ export const BROKER_SERVICES = ["secretmanager.googleapis.com", "cloudfunctions.
 
 /** Enables the Google APIs the stage uses; never disables them on destroy (other workloads may share the project). */
 export class ProjectServices extends pulumi.ComponentResource {
-    readonly services: gcp.projects.Service[];
+    readonly services: gcpProjects.Service[];
 
     constructor(name: string, args: { project: string; services: string[] }, opts?: pulumi.ComponentResourceOptions) {
         super("partner-access:gcp:ProjectServices", name, {}, opts);
-        this.services = args.services.map((service) => new gcp.projects.Service(`${name}-${service.split(".")[0]}`, {
+        this.services = args.services.map((service) => new gcpProjects.Service(`${name}-${service.split(".")[0]}`, {
             project: args.project,
             service,
             disableOnDestroy: false,

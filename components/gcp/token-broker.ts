@@ -1,5 +1,9 @@
 import { createHash } from "crypto";
-import * as gcp from "@pulumi/gcp";
+import * as gcpCloudfunctionsv2 from "@pulumi/gcp/cloudfunctionsv2";
+import * as gcpCloudrunv2 from "@pulumi/gcp/cloudrunv2";
+import * as gcpSecretmanager from "@pulumi/gcp/secretmanager";
+import * as gcpServiceaccount from "@pulumi/gcp/serviceaccount";
+import * as gcpStorage from "@pulumi/gcp/storage";
 import * as pulumi from "@pulumi/pulumi";
 import { BROKER_FUNCTION_TIMEOUT_SECONDS, bundleBroker, GCP_ENTRY_POINT, GCP_RUNTIME, ROUTES_FILE } from "../../broker/src";
 import { bundleArchive } from "../broker-archive";
@@ -45,16 +49,16 @@ export class GcpTokenBroker extends pulumi.ComponentResource {
         const labels = { "partner-access-stage": plan.stage.stage, "partner-access-component": "token-broker" };
         const routes = brokerRoutes(plan, "gcp");
 
-        const account = new gcp.serviceaccount.Account(`${name}-sa`, {
+        const account = new gcpServiceaccount.Account(`${name}-sa`, {
             project,
             accountId: brokerAccountId(plan.stage.namePrefix, plan.stage.stage),
             displayName: `Outbound token broker, partner-access ${plan.stage.stage}`,
         }, child);
 
-        const access: gcp.secretmanager.SecretIamPolicy[] = [];
+        const access: gcpSecretmanager.SecretIamPolicy[] = [];
         for (const r of routes.routes) {
             const secretId = gcpSecretId(plan, r);
-            const secret = new gcp.secretmanager.Secret(`${name}-${secretId}`, {
+            const secret = new gcpSecretmanager.Secret(`${name}-${secretId}`, {
                 project,
                 secretId,
                 replication: { auto: {} },
@@ -62,7 +66,7 @@ export class GcpTokenBroker extends pulumi.ComponentResource {
                 annotations: { "partner-access-host": r.host },
             }, child);
             // Authoritative for the secret: any other grant on it is removed at the next deploy.
-            access.push(new gcp.secretmanager.SecretIamPolicy(`${name}-${secretId}-access`, {
+            access.push(new gcpSecretmanager.SecretIamPolicy(`${name}-${secretId}-access`, {
                 project,
                 secretId: secret.secretId,
                 policyData: account.email.apply(tokenSecretPolicyData),
@@ -70,7 +74,7 @@ export class GcpTokenBroker extends pulumi.ComponentResource {
             this.hosts[r.host] = { partner: r.partner, secretId: secret.secretId };
         }
 
-        const bucket = new gcp.storage.Bucket(`${name}-source`, {
+        const bucket = new gcpStorage.Bucket(`${name}-source`, {
             project,
             name: brokerSourceBucket(plan),
             location: region,
@@ -84,7 +88,7 @@ export class GcpTokenBroker extends pulumi.ComponentResource {
         // Reproducible: same broker source, lockfile and routes -> byte-identical files, same archive.
         const bundle = bundleBroker("gcp", routes);
         this.bundleSha256 = bundle.sha256;
-        const source = new gcp.storage.BucketObject(`${name}-source-zip`, {
+        const source = new gcpStorage.BucketObject(`${name}-source-zip`, {
             bucket: bucket.name,
             name: brokerSourceObject(bundle.sha256),
             source: bundleArchive(bundle.files),
@@ -92,7 +96,7 @@ export class GcpTokenBroker extends pulumi.ComponentResource {
             metadata: { "bundle-sha256": bundle.sha256 },
         }, child);
 
-        const fn = new gcp.cloudfunctionsv2.Function(`${name}-function`, {
+        const fn = new gcpCloudfunctionsv2.Function(`${name}-function`, {
             project,
             location: region,
             name: functionName,
@@ -120,7 +124,7 @@ export class GcpTokenBroker extends pulumi.ComponentResource {
         // callers, never allUsers. Cloud Run cannot tell hosts apart, so the broker also checks each
         // host's own caller list against the email of the token Cloud Run verified.
         const service = fn.serviceConfig.apply((c) => (c?.service ?? functionName).split("/").pop()!);
-        new gcp.cloudrunv2.ServiceIamBinding(`${name}-invokers`, {
+        new gcpCloudrunv2.ServiceIamBinding(`${name}-invokers`, {
             project,
             location: region,
             name: service,

@@ -1,4 +1,4 @@
-import * as gcp from "@pulumi/gcp";
+import * as gcpIam from "@pulumi/gcp/iam";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AccessPlan } from "../plan/access-plan";
@@ -31,7 +31,7 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
         const { plan } = args;
         const suffix = (id: string) => new random.RandomId(id, { byteLength: RANDOM_SUFFIX_HEX / 2 }, { parent: this }).hex;
         const poolId = suffix(`${name}-pool-suffix`).apply((hex) => withSuffix(plan.names.workloadIdentityPoolBase, hex));
-        const pool = new gcp.iam.WorkloadIdentityPool(`${name}-pool`, {
+        const pool = new gcpIam.WorkloadIdentityPool(`${name}-pool`, {
             project: plan.stage.gcp.project,
             workloadIdentityPoolId: poolId,
             displayName: plan.names.workloadIdentityPoolBase.slice(0, 32),
@@ -39,7 +39,7 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
         }, { parent: this });
         for (const spec of awsProviderSpecs(plan)) {
             const providerId = suffix(`${name}-${spec.providerIdBase}-suffix`).apply((hex) => withSuffix(spec.providerIdBase, hex));
-            new gcp.iam.WorkloadIdentityPoolProvider(`${name}-${spec.providerIdBase}`, {
+            new gcpIam.WorkloadIdentityPoolProvider(`${name}-${spec.providerIdBase}`, {
                 project: plan.stage.gcp.project,
                 workloadIdentityPoolId: pool.workloadIdentityPoolId,
                 workloadIdentityPoolProviderId: providerId,

@@ -4,7 +4,7 @@
  * once for the whole run, in parallel, by the global setup (test/support/
  * global-setup.ts); other variants are cached per registry and arguments.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { SynthOutput, readSynthOutput } from "../../tools/access/synth-output";
@@ -18,12 +18,38 @@ export interface CliRun {
     stderr: string;
 }
 
-/** `partner-access <args>` as a user runs it. */
-export function runCli(args: string[], env: Record<string, string> = {}, cwd = ROOT): CliRun {
-    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tools", "cli.ts"), ...args], {
-        cwd, encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", ...env }, maxBuffer: 256 * 1024 * 1024,
+/** `partner-access <args>` as a user runs it, in a process of its own (the test suite goes on meanwhile). */
+export function runCli(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliRun> {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tools", "cli.ts"), ...args], {
+            cwd, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", ...env }, stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("exit", (status) => resolve({ status, stdout, stderr }));
     });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * `partner-access <args>` in this process (most commands need no process of
+ * their own; a synth that gets past validation does): exit code and what it
+ * printed.
+ */
+export async function cliInProcess(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+    const { main } = await import("../../tools/cli");
+    let stdout = "";
+    let stderr = "";
+    const [log, error, write] = [console.log, console.error, process.stderr.write];
+    console.log = (...a: unknown[]) => void (stdout += a.join(" ") + "\n");
+    console.error = (...a: unknown[]) => void (stderr += a.join(" ") + "\n");
+    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+    try {
+        return { status: await main(args), stdout, stderr };
+    } finally {
+        [console.log, console.error, process.stderr.write] = [log, error, write];
+    }
 }
 
 export interface SynthRun extends CliRun {
@@ -32,7 +58,10 @@ export interface SynthRun extends CliRun {
 
 export function runSynth(args: string[], out = tempDir("synth")): SynthRun {
     const withTime = args.includes("--at") ? args : [...args, "--at", AT.toISOString()];
-    return { ...runCli(["synth", ...withTime, "--out", out]), dir: out };
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tools", "cli.ts"), "synth", ...withTime, "--out", out], {
+        cwd: ROOT, encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, maxBuffer: 256 * 1024 * 1024,
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, dir: out };
 }
 
 const cache = new Map<string, SynthOutput>();
