@@ -117,7 +117,7 @@ describe("policy pack run as the Pulumi CLI runs it (run-policy-pack, gRPC, no p
         const info = infos.get("prod");
         assert.equal(info.getName(), "partner-access-guard");
         const names = info.getPoliciesList().map((p: any) => p.getName());
-        for (const n of ["no-wildcard-principals", "stage-isolation", "workload-identity-conditioned", "cloud-run-not-public", "outbound-broker", "service-principals-conditioned"]) assert.ok(names.includes(n), n);
+        for (const n of ["no-wildcard-principals", "stage-isolation", "workload-identity-conditioned", "cloud-run-not-public", "outbound-broker", "service-principals-conditioned", "principals-from-registry"]) assert.ok(names.includes(n), n);
         assert.ok(info.getPoliciesList().every((p: any) => LEVEL[p.getEnforcementlevel()] === "mandatory"));
         assert.equal(info.getSupportsconfig(), true);
     });

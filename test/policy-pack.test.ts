@@ -485,6 +485,28 @@ describe("policy pack rules", () => {
         });
     });
 
+    describe("principals-from-registry (every trusted or granted identity is one the registry lists for the stage)", () => {
+        const prod: Run = { stack: "prod" };
+        const trust = (principal: unknown, condition?: object) => role(JSON.stringify(doc({ Effect: "Allow", Principal: principal, Action: "sts:AssumeRole", ...(condition ? { Condition: condition } : {}) })));
+        const member = (m: string) => res("gcp:storage/managedFolderIamMember:ManagedFolderIamMember", { member: m });
+        it("refuses a role, an account root or a service account that no registry entry explains", () => {
+            refuses("principals-from-registry", [trust({ AWS: "arn:aws:iam::999988887777:role/stranger" })], /999988887777:role\/stranger, which no identity the registry lists/, prod);
+            refuses("principals-from-registry", [trust({ AWS: "arn:aws:iam::999988887777:root" })], /999988887777/, prod);
+            refuses("principals-from-registry", [member("serviceAccount:intruder@elsewhere.iam.gserviceaccount.com")], /intruder@elsewhere/, prod);
+        });
+        it("refuses a listed partner's other role, and a prod partner's identity in a stage that does not accept prod", () => {
+            refuses("principals-from-registry", [trust({ AWS: "arn:aws:iam::210987654322:role/acme-admin" })], /acme-admin/, prod);
+            refuses("principals-from-registry", [member("serviceAccount:globex-files@globex-prod.iam.gserviceaccount.com")], /globex-prod/, { stack: "stag" });
+        });
+        it("accepts the registry's identities for the stage, our own account and project, and is silent outside a stack", () => {
+            passes("principals-from-registry", [trust({ AWS: "arn:aws:iam::210987654322:root" }, { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::210987654322:role/acme-exchange" } })], prod);
+            passes("principals-from-registry", [trust({ AWS: "arn:aws:iam::333333333334:role/exchange/globex-prod" })], prod);
+            passes("principals-from-registry", [member("serviceAccount:globex-files@globex-prod.iam.gserviceaccount.com")], prod);
+            passes("principals-from-registry", [trust({ AWS: "arn:aws:iam::222222222222:role/orders-sync" }), member("serviceAccount:broker@example-partner-prod.iam.gserviceaccount.com")], prod);
+            passes("principals-from-registry", [trust({ AWS: "arn:aws:iam::999988887777:role/stranger" })]);
+        });
+    });
+
     describe("exceptions (cdk-nag style: policy, URN, reason), honoured by every rule", () => {
         const bad = res("aws:s3/bucketPolicy:BucketPolicy", { bucket: "b", policy: doc(allow("*")) }, "excepted");
         it("an exception with a reason lifts exactly that policy on exactly that resource", () => {

@@ -60,12 +60,13 @@ export function benchRow(stack: string, count: number): BenchRow {
     const cells = /(\d+) cells evaluated/.exec(access.stdout);
     const findings = /(\d+) finding\(s\)/.exec(access.stdout);
     if (!cells) throw new Error(`access of ${count} partners failed:\n${access.stderr}`);
+    const largest = largestDocuments(stack, registry);
     fs.rmSync(dir, { recursive: true, force: true });
     return {
         partners: count, resources, resourcesPerPartner: +(resources / count).toFixed(2),
         synth: { seconds: synth.seconds, peakMiB: synth.peakMiB },
         access: { seconds: access.seconds, peakMiB: access.peakMiB, cells: Number(cells[1]), findings: Number(findings?.[1] ?? 0) },
-        largest: largestDocuments(stack, registry),
+        largest,
     };
 }
 

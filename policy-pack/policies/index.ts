@@ -4,7 +4,7 @@ import { noWildcardPrincipals, pinnedFederation, s3DenyInsecureTransport, s3Publ
 import { outboundBroker, outboundBrokerSecretsGuarded } from "./broker";
 import { withExceptions } from "./exceptions";
 import { cloudRunInvokerNotPublic, cloudRunNotPublic, gcpMembersExact, gcsBucketPrivate, noPublicGcpMembers, workloadIdentityConditioned } from "./gcp";
-import { s3BucketsGuarded, stageIsolation } from "./stack";
+import { principalsFromRegistry, s3BucketsGuarded, stageIsolation } from "./stack";
 
 /**
  * Every policy of the pack; the pack and the offline runner both use this
@@ -28,4 +28,5 @@ export const policies: Policies = [
     outboundBrokerSecretsGuarded,
     s3BucketsGuarded,
     stageIsolation,
+    principalsFromRegistry,
 ].map(withExceptions);

@@ -3,7 +3,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { deniesInsecureTransport } from "./aws";
-import { AwsIdentity, overlaps, parseAwsIdentity } from "./identities";
+import { AwsIdentity, covers, overlaps, parseAwsIdentity } from "./identities";
 import { namedIdentities } from "./principals";
 import { known } from "./exceptions";
 import { StackContext, findProjectDir, stackContext } from "./stack-context";
@@ -85,7 +85,7 @@ export function stageNames(ctx: StackContext = stackContext()): StageNames | und
 }
 
 /** The stack's stage, whether it is production, and the registry it is rendered from. */
-export function stageOf(ctx = stackContext()): { stack: string; production: boolean; registry: RegistryIdentities } | { error: string } | undefined {
+export function stageOf(ctx = stackContext()): { stack: string; production: boolean; accepted: string[]; registry: RegistryIdentities } | { error: string } | undefined {
     if (!ctx.stack) return undefined;
     const accepted = (() => {
         try {
@@ -100,8 +100,49 @@ export function stageOf(ctx = stackContext()): { stack: string; production: bool
     if (!fs.existsSync(file)) return { error: `registry ${file} not found` };
     if (!registryCache.has(file)) registryCache.set(file, registryIdentities(fs.readFileSync(file, "utf8")));
     const registry = registryCache.get(file)!;
-    return { stack: ctx.stack, production: accepted.some((e) => registry.environments[e]?.production === true), registry };
+    return { stack: ctx.stack, production: accepted.some((e) => registry.environments[e]?.production === true), accepted, registry };
 }
+
+/** Resource types whose inputs name who is trusted or granted (policies, trusts, members, federation). */
+const GRANTING = /^(aws:(iam\/role:Role|s3\/bucketPolicy|apigateway\/restApi(Policy)?:|lambda\/permission|secretsmanager\/secretPolicy)|gcp:.*(IamPolicy|IamBinding|IamMember|IAMPolicy|IAMBinding|IAMMember)|gcp:iam\/workloadIdentityPoolProvider|gcp:endpoints\/service)/;
+
+/**
+ * Every principal, account and federated subject a granting resource names is
+ * one the registry lists for an environment this stage accepts, one of our
+ * own (the stage's account and project, the outbound callers listed for this
+ * stage), or a service. A principal added by hand, or by a bug, that no
+ * registry entry explains is refused.
+ */
+export const principalsFromRegistry: ResourceValidationPolicy = {
+    name: "principals-from-registry",
+    description: "Grants and trusts name only identities the registry lists for an environment this stage accepts, our own account and project, " +
+        "and the outbound callers listed for this stage. Remediation: list the identity in partners.yaml (reviewed), or remove it.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (!GRANTING.test(args.type)) return;
+        const stage = stageOf();
+        if (!stage) return;
+        if ("error" in stage) return report(`cannot check principals against the registry: ${stage.error}.`);
+        const ctx = stackContext();
+        const ourAccount = ctx.config["partner-access:awsAccountId"];
+        const ourProject = ctx.config["partner-access:gcpProject"];
+        const listed = stage.registry.identities.filter((i) => stage.accepted.includes(i.environment));
+        const callers = stage.registry.outbound.flatMap((o) => [...(o.callers[stage.stack]?.aws ?? []), ...(o.callers[stage.stack]?.gcp ?? [])]);
+        const accounts = new Set([ourAccount, ...listed.flatMap((i) => (i.aws ? [i.aws.account] : []))]);
+        for (const n of namedIdentities(args.props)) {
+            if (n.aws) {
+                if (n.aws.account === ourAccount || callers.includes(n.aws.arn)) continue;
+                // An account root stands for the pinned principals of its statement (aws:PrincipalArn): the account must be a partner's.
+                const ok = n.aws.kind === "root" ? accounts.has(n.aws.account) : listed.some((i) => i.aws && covers(i.aws, n.aws!));
+                if (!ok) report(`${args.type} ${args.name} names ${n.text}, which no identity the registry lists for ${stage.accepted.join(", ")} covers.`);
+            } else if (n.gcp) {
+                const email = n.gcp.startsWith("email:") ? n.gcp.slice(6) : undefined;
+                if (email && (email.endsWith(`@${ourProject}.iam.gserviceaccount.com`) || callers.includes(email))) continue;
+                if (!listed.some((i) => i.gcp === n.gcp)) report(`${args.type} ${args.name} names ${n.text}, which the registry does not list for ${stage.accepted.join(", ")}.`);
+            }
+        }
+    },
+};
 
 /**
  * A resource policy, not a stack policy: during `pulumi up` resource policies
