@@ -284,6 +284,20 @@ describe("the command line", () => {
         assert.match(child.stderr, /unknown option '--bogus'/);
     });
 
+    it("loses none of a long report piped to a slow reader (tee, a CI log) when it exits", async () => {
+        const { spawn } = await import("child_process");
+        const script = `process.stdout.write("x".repeat(4 * 1024 * 1024) + "\\nlast line\\n"); require(${JSON.stringify(path.join(ROOT, "tools", "cli.ts"))}).exitWhenDrained(1);`;
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+        await new Promise((r) => setTimeout(r, 300)); // the reader is late: the pipe is full and the rest waits in the process
+        const chunks: Buffer[] = [];
+        child.stdout.on("data", (c: Buffer) => chunks.push(c));
+        const code = await new Promise((r) => child.on("close", r));
+        const out = Buffer.concat(chunks).toString();
+        assert.equal(code, 1);
+        assert.equal(out.length, 4 * 1024 * 1024 + "\nlast line\n".length);
+        assert.match(out, /last line\n$/);
+    });
+
     it("has --help for every command", () => {
         const cli = program();
         for (const cmd of cli.commands) {

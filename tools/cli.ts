@@ -144,10 +144,21 @@ export { Findings };
 
 /** Runs the CLI and exits with its code; an unexpected crash exits 3 with its stack (a bug to report). */
 export function run(argv: string[]): void {
-    main(argv).then((code) => process.exit(code), (e) => {
+    main(argv).then(exitWhenDrained, (e) => {
         console.error(e?.stack ?? String(e));
-        process.exit(3);
+        exitWhenDrained(3);
     });
+}
+
+/**
+ * Exits once stdout and stderr are drained: writes to a pipe are asynchronous
+ * in Node, and process.exit() drops what is still queued (a review piped
+ * into `tee` or a CI log lost its last 20 KB at 100 partners). A write's
+ * callback runs once it and everything queued before it are flushed.
+ */
+export function exitWhenDrained(code: number): void {
+    process.exitCode = code;
+    process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }
 
 if (require.main === module) run(process.argv.slice(2));
