@@ -129,3 +129,21 @@ describe("AWS access over time: the rendered policies alone enforce each window"
         });
     }
 });
+
+describe("the evaluator's speed-ups change no answer", () => {
+    it("localeCompare through a cached collator equals the built-in, for every locale and option (property, seeded)", async () => {
+        const { builtinLocaleCompare } = await import("../tools/access/evaluator-speedups");
+        await decide({ principal: "anonymous", action: "s3:GetObject", resource: "arn:aws:s3:::b/k", resourceAccount: "111111111111" }); // installs them
+        assert.notEqual(String.prototype.localeCompare, builtinLocaleCompare, "installed");
+        const alphabet = ["a", "A", "z", "Z", "á", "Á", "ä", "ß", "ss", "İ", "i", "ı", "e\u0301", "é", ":", "/", "*", "?", "$", "{", "0", "9", " ", "-", "_", "ǆ", "Ǆ", "ﬁ"];
+        let seed = 42;
+        const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+        const word = () => Array.from({ length: rand(6) }, () => alphabet[rand(alphabet.length)]).join("");
+        const options: (Intl.CollatorOptions | undefined)[] = [undefined, {}, { sensitivity: "base" }, { sensitivity: "accent" }, { sensitivity: "case" }, { sensitivity: "variant" }, { sensitivity: "accent", numeric: true }, { caseFirst: "upper" }, { ignorePunctuation: true }];
+        const locales = [undefined, "en", "tr", "de", "sv"];
+        for (let i = 0; i < 4000; i++) {
+            const [a, b, o, l] = [word(), word(), options[rand(options.length)], locales[rand(locales.length)]];
+            assert.equal(Math.sign(a.localeCompare(b, l, o)), Math.sign(builtinLocaleCompare.call(a, b, l, o)), `${JSON.stringify(a)} vs ${JSON.stringify(b)} (${l}, ${JSON.stringify(o)})`);
+        }
+    });
+});

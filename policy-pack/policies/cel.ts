@@ -15,7 +15,7 @@
  * to stay publishable) and tools/access/cel-eval.ts re-exports it for the
  * access matrix: one definition for both.
  */
-import { CelScalar, celMethod, isCelError, run } from "@bufbuild/cel";
+import { CelScalar, celEnv, celError, celMethod, isCelError, parse, plan } from "@bufbuild/cel";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 
 export function extract(value: string, template: string): string {
@@ -34,8 +34,35 @@ const funcs = [celMethod("extract", CelScalar.STRING, [CelScalar.STRING], CelSca
     return extract(this, template);
 })];
 
+const env = celEnv({ funcs });
+/**
+ * Planned programs by expression: parsing is most of the cost, and a review
+ * asks the same few mappings and conditions thousands of times (what
+ * `run()` does each call, done once). Bounded by the expressions of a stage.
+ */
+const programs = new Map<string, (bindings: any) => unknown>();
+
+function program(expression: string): (bindings: any) => unknown {
+    let p = programs.get(expression);
+    if (!p) {
+        try {
+            p = plan(env, parse(expression));
+        } catch (e) {
+            const failed = celError(e);
+            p = () => failed;
+        }
+        programs.set(expression, p);
+    }
+    return p;
+}
+
 function evaluate(expression: string, bindings: Record<string, unknown>): unknown {
-    const out = run(expression, bindings as any, { funcs });
+    let out: unknown;
+    try {
+        out = program(expression)(bindings);
+    } catch (e) {
+        out = celError(e);
+    }
     if (isCelError(out)) throw new Error(`CEL cannot evaluate ${JSON.stringify(expression)}: ${out.message}`);
     return out;
 }

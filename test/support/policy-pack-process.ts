@@ -75,7 +75,7 @@ export function packProcess(stack: string): Promise<RunningPack> {
     return started.get(stack)!;
 }
 
-/** Starts the pack for every sample stage, if its dependencies are installed (the test says how when not). */
+/** Starts the pack for the production stage, if its dependencies are installed (the test says how when not). */
 export function startPackProcesses(): void {
-    if (fs.existsSync(`${RUN_POLICY_PACK}.js`) || fs.existsSync(RUN_POLICY_PACK)) for (const s of ["stag", "prod"]) void packProcess(s);
+    if (fs.existsSync(`${RUN_POLICY_PACK}.js`) || fs.existsSync(RUN_POLICY_PACK)) void packProcess("prod");
 }

@@ -6,6 +6,7 @@
 import * as os from "os";
 import * as path from "path";
 import { Worker } from "worker_threads";
+import { speedUpEvaluator } from "./evaluator-speedups";
 
 export type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
 
@@ -23,6 +24,7 @@ export interface Request {
 const accountOf = (arn: string) => /^arn:aws:(?:iam|sts)::(\d{12}):/.exec(arn)?.[1];
 
 export async function decide(r: Request): Promise<Decision> {
+    speedUpEvaluator();
     const { anonymousPrincipal, runSimulation } = await import("@cloud-copilot/iam-simulate");
     const anonymous = r.principal === "anonymous";
     const federated = !anonymous && !r.principal.startsWith("arn:");
@@ -58,42 +60,81 @@ export async function decide(r: Request): Promise<Decision> {
 const POOL_THRESHOLD = 400;
 
 /**
- * Decisions already made in this process: a request is a pure function of its
- * JSON (principal, action, resource, context, policies), so the base and the
- * head of a diff, or a document changed in one place, re-evaluate only what
- * differs. Bounded: cleared when it grows past this.
+ * Policy documents by content, each given a number once per process: a
+ * request names its documents by number, so 45,000 requests at 1,000
+ * partners do not carry 45,000 copies of the bucket policy (to the workers,
+ * and in the keys below). Objects already seen are looked up by identity.
+ */
+const documentIds = new Map<string, number>();
+const documents: unknown[] = [];
+const idOfObject = new WeakMap<object, number>();
+
+function documentId(d: unknown): number {
+    if (typeof d === "object" && d !== null) {
+        const known = idOfObject.get(d);
+        if (known !== undefined) return known;
+    }
+    const json = JSON.stringify(d);
+    let id = documentIds.get(json);
+    if (id === undefined) {
+        id = documents.length;
+        documents.push(JSON.parse(json));
+        documentIds.set(json, id);
+    }
+    if (typeof d === "object" && d !== null) idOfObject.set(d, id);
+    return id;
+}
+
+/** A request with its documents replaced by their numbers: what the workers receive and the cache keys on. */
+interface CompactRequest extends Omit<Request, "identityPolicies" | "resourcePolicy"> {
+    identityPolicies: number[];
+    resourcePolicy?: number;
+}
+
+function compact(r: Request): CompactRequest {
+    return { ...r, identityPolicies: (r.identityPolicies ?? []).map(documentId), resourcePolicy: r.resourcePolicy === undefined ? undefined : documentId(r.resourcePolicy) };
+}
+
+export function expand(c: CompactRequest, docs: unknown[]): Request {
+    return { ...c, identityPolicies: c.identityPolicies.map((i) => docs[i]), resourcePolicy: c.resourcePolicy === undefined ? undefined : docs[c.resourcePolicy] };
+}
+
+/**
+ * Decisions already made in this process: a request is a pure function of
+ * its principal, action, resource, context and documents, so the base and
+ * the head of a diff, or a document changed in one place, re-evaluate only
+ * what differs. Bounded: cleared when it grows past this.
  */
 const decided = new Map<string, Decision>();
 const DECIDED_MAX = 200_000;
 
 /** Decides many requests, identical ones once, on worker threads when there are many. */
 export async function decideAll(requests: Request[], progress?: (m: string) => void): Promise<Decision[]> {
-    const keys = requests.map((r) => JSON.stringify(r));
+    const keys = requests.map((r) => JSON.stringify(compact(r)));
     if (decided.size > DECIDED_MAX) decided.clear();
     const unique = [...new Set(keys)].filter((k) => !decided.has(k));
-    const byKey = decided;
     const workers = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 4));
     if (unique.length < POOL_THRESHOLD || workers === 1) {
-        for (const k of unique) byKey.set(k, await decide(JSON.parse(k)));
+        for (const k of unique) decided.set(k, await decide(expand(JSON.parse(k), documents)));
     } else {
         const chunks: string[][] = Array.from({ length: workers }, () => []);
         unique.forEach((k, i) => chunks[i % workers].push(k));
         let done = 0;
         const started = Date.now();
         await Promise.all(chunks.map((chunk) => new Promise<void>((resolve, reject) => {
-            const w = new Worker(`require("ts-node/register/transpile-only"); require(${JSON.stringify(path.join(__dirname, "iam-worker.ts"))});`, { eval: true, workerData: chunk });
+            const w = new Worker(`require("ts-node/register/transpile-only"); require(${JSON.stringify(path.join(__dirname, "iam-worker.ts"))});`, { eval: true, workerData: { keys: chunk, documents } });
             w.on("message", (m: { progress?: number; decisions?: Decision[] }) => {
                 if (m.progress) {
                     done += m.progress;
                     if (progress && Date.now() - started > 2000) progress(`evaluated ${done}/${unique.length} AWS requests`);
                 }
                 if (m.decisions) {
-                    chunk.forEach((k, i) => byKey.set(k, m.decisions![i]));
+                    chunk.forEach((k, i) => decided.set(k, m.decisions![i]));
                     resolve();
                 }
             });
             w.on("error", reject);
         })));
     }
-    return keys.map((k) => byKey.get(k)!);
+    return keys.map((k) => decided.get(k)!);
 }
