@@ -8,7 +8,10 @@ import { deployPartnerAccess } from "./components/partner-access";
 import { InputError } from "./components/plan/problems";
 import { evaluationTime } from "./components/plan/validity";
 import { programConfigSource } from "./components/program-config";
+import { withoutPromiseStackTraces } from "./components/runtime-tuning";
 import { loadCheckedPlan } from "./components/stage-inputs";
+
+withoutPromiseStackTraces();
 
 function checkedPlan() {
     try {
