@@ -9,7 +9,7 @@ import { LAMBDA_LIMITS, LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES } from "../src/limits";
 import { aliasName } from "../src/routes";
 import { SecretsManagerSecretStore } from "../src/secrets-aws";
 import { TOKEN_PLACEHOLDER } from "../src/secrets";
-import { allowTestLoopback, decode, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, req, ROUTES, TOKENS } from "./support/fixtures";
+import { decode, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, req, ROUTES, TOKENS, testBrokerOptions } from "./support/fixtures";
 import { testPki } from "./support/tls";
 import { startUpstream, Upstream } from "./support/upstream";
 
@@ -42,18 +42,7 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
 
     function make(extra: Partial<BrokerOptions> = {}): Broker {
         broker?.close();
-        broker = createBroker({
-            routes: ROUTES,
-            cloud: "aws",
-            secrets: new SecretsManagerSecretStore(new SecretsManagerClient({ region: "eu-west-1" })),
-            limits: LAMBDA_LIMITS,
-            resolve: loopbackResolver,
-            addressAllowed: allowTestLoopback,
-            tls: { ca },
-            upstreamPort: upstream.port,
-            log: logs.log,
-            ...extra,
-        });
+        broker = createBroker({ ...testBrokerOptions("aws", new SecretsManagerSecretStore(new SecretsManagerClient({ region: "eu-west-1" })), { ca, upstreamPort: upstream.port, log: logs.log }), ...extra });
         return broker;
     }
 

@@ -7,7 +7,7 @@ import { Broker, BrokerOptions, createBroker } from "../src/core";
 import { BROKER_ERROR_HEADER, RequestEnvelope, ResponseEnvelope } from "../src/envelope";
 import { CLOUD_RUN_HTTP1_LIMIT_BYTES, CLOUD_RUN_LIMITS } from "../src/limits";
 import { SecretManagerStore } from "../src/secrets-gcp";
-import { allowTestLoopback, BILLING_SA, decode, fakeIdToken, leakedSecrets, LogCapture, loopbackResolver, ORDERS_SA, req, ROUTES, TOKENS } from "./support/fixtures";
+import { BILLING_SA, decode, fakeIdToken, leakedSecrets, LogCapture, ORDERS_SA, req, ROUTES, TOKENS, testBrokerOptions } from "./support/fixtures";
 import { SecretState, StandIn, startSecretManager } from "./support/standins";
 import { testPki } from "./support/tls";
 import { startUpstream, Upstream } from "./support/upstream";
@@ -31,18 +31,7 @@ describe("broker on GCP (Cloud Run adapter, Secret Manager stand-in)", () => {
 
     function make(extra: Partial<BrokerOptions> = {}): void {
         broker?.close();
-        broker = createBroker({
-            routes: ROUTES,
-            cloud: "gcp",
-            secrets: new SecretManagerStore({ endpoint: sm.url, client: auth }),
-            limits: CLOUD_RUN_LIMITS,
-            resolve: loopbackResolver,
-            addressAllowed: allowTestLoopback,
-            tls: { ca },
-            upstreamPort: upstream.port,
-            log: logs.log,
-            ...extra,
-        });
+        broker = createBroker({ ...testBrokerOptions("gcp", new SecretManagerStore({ endpoint: sm.url, client: auth }), { ca, upstreamPort: upstream.port, log: logs.log }), ...extra });
     }
 
     before(async () => {

@@ -10,12 +10,12 @@ import { createCloudRunHandler, startCloudRunServer } from "../src/cloud-run";
 import { Broker, createBroker } from "../src/core";
 import { BROKER_ERROR_HEADER, errorEnvelope, RequestEnvelope } from "../src/envelope";
 import { createLambdaHandler } from "../src/lambda";
-import { CLOUD_RUN_LIMITS, LAMBDA_LIMITS } from "../src/limits";
+import { LAMBDA_LIMITS } from "../src/limits";
 import { awsInvoker, brokerFetch, gcpInvoker, Invoker, parseProxyConfig, ProxyConfig, RunningProxy, startProxy } from "../src/proxy";
 import { aliasName } from "../src/routes";
 import { SecretsManagerSecretStore } from "../src/secrets-aws";
 import { SecretManagerStore } from "../src/secrets-gcp";
-import { allowTestLoopback, BILLING_SA, decode, fakeIdToken, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, ORDERS_SA, ROUTES, TOKENS } from "./support/fixtures";
+import { BILLING_SA, decode, fakeIdToken, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, ORDERS_SA, ROUTES, TOKENS, testBrokerOptions } from "./support/fixtures";
 import { StandIn, startLambda, startSecretManager } from "./support/standins";
 import { testPki } from "./support/tls";
 import { startUpstream, Upstream } from "./support/upstream";
@@ -76,17 +76,7 @@ describe("local proxy", () => {
         before(async () => {
             sm = mockClient(SecretsManagerClient);
             for (const r of ROUTES.routes) sm.on(GetSecretValueCommand, { SecretId: r.secret.aws }).resolves({ SecretString: TOKENS[r.host as keyof typeof TOKENS] });
-            broker = createBroker({
-                routes: ROUTES,
-                cloud: "aws",
-                secrets: new SecretsManagerSecretStore(new SecretsManagerClient({ region: "eu-west-1" })),
-                limits: LAMBDA_LIMITS,
-                resolve: loopbackResolver,
-                addressAllowed: allowTestLoopback,
-                tls: { ca },
-                upstreamPort: upstream.port,
-                log: logs.log,
-            });
+            broker = createBroker(testBrokerOptions("aws", new SecretsManagerSecretStore(new SecretsManagerClient({ region: "eu-west-1" })), { ca, upstreamPort: upstream.port, log: logs.log }));
             proxy = await startProxy(awsConfig(), { port: 0, invoker, log: logs.log, limits: { maxRequestBytes: 64 * 1024, maxResponseBytes: LAMBDA_LIMITS.maxResponseBytes } });
         });
         after(async () => {
@@ -304,17 +294,7 @@ describe("local proxy", () => {
             sm = await startSecretManager(new Map(ROUTES.routes.map((r) => [r.secret.gcp!, TOKENS[r.host as keyof typeof TOKENS]])));
             const auth = new OAuth2Client();
             auth.setCredentials({ access_token: "test-access-token", expiry_date: Date.now() + 3_600_000 });
-            broker = createBroker({
-                routes: ROUTES,
-                cloud: "gcp",
-                secrets: new SecretManagerStore({ endpoint: sm.url, client: auth }),
-                limits: CLOUD_RUN_LIMITS,
-                resolve: loopbackResolver,
-                addressAllowed: allowTestLoopback,
-                tls: { ca },
-                upstreamPort: upstream.port,
-                log: logs.log,
-            });
+            broker = createBroker(testBrokerOptions("gcp", new SecretManagerStore({ endpoint: sm.url, client: auth }), { ca, upstreamPort: upstream.port, log: logs.log }));
             server = await startCloudRunServer(createCloudRunHandler(broker), { port: 0, host: "127.0.0.1" });
             const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
             const config = parseProxyConfig({ stage: "stag", cloud: "gcp", hosts: Object.fromEntries(ROUTES.routes.map((r) => [r.host, { url }])) });

@@ -1,6 +1,9 @@
 import { ResolvedAddress } from "../../src/address-guard";
+import { BrokerOptions } from "../../src/core";
 import { RequestEnvelope } from "../../src/envelope";
+import { CLOUD_RUN_LIMITS, LAMBDA_LIMITS } from "../../src/limits";
 import { BrokerRoutes } from "../../src/routes";
+import { SecretStore } from "../../src/secrets";
 
 export const ACCOUNT = "111111111111";
 export const FUNCTION_ARN = `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:partner-access-broker-stag`;
@@ -92,4 +95,12 @@ export class LogCapture {
     parsed(): Record<string, unknown>[] {
         return this.lines.map((l) => JSON.parse(l));
     }
+}
+
+/** A broker as the tests run it: the cloud's payload limits, loopback-only resolution, the test CA and upstream port. */
+export function testBrokerOptions(cloud: "aws" | "gcp", secrets: SecretStore, wiring: { ca: string; upstreamPort: number; log: (line: string) => void }): BrokerOptions {
+    return {
+        routes: ROUTES, cloud, secrets, limits: cloud === "aws" ? LAMBDA_LIMITS : CLOUD_RUN_LIMITS,
+        resolve: loopbackResolver, addressAllowed: allowTestLoopback, tls: { ca: wiring.ca }, upstreamPort: wiring.upstreamPort, log: wiring.log,
+    };
 }
