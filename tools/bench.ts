@@ -7,8 +7,9 @@
  *
  * `--with-cdk` adds AWS CDK's synth of the same AWS access (tools/cdk-synth.ts)
  * beside our synth of an AWS-only copy of the same registry (no `gcp` grants,
- * no outbound hosts: what the CDK rendering covers), run alternately in fresh
- * processes, CDK_ROUNDS times each, medians reported.
+ * no outbound hosts: what the CDK rendering covers), and CDK's synth again
+ * without its built-in template validation, in turn in fresh processes,
+ * CDK_ROUNDS times each, medians reported.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -33,6 +34,11 @@ export interface BenchRow {
     synthAwsOnly?: Timing & { resources: number; awsResources: number };
     /** With --with-cdk: CDK's synth of the same AWS access (resources: CloudFormation resources over every template). */
     cdk?: Timing & { resources: number; stacks: number };
+    /**
+     * With --with-cdk: the same, without the CloudFormation validation CDK runs on every synth since
+     * 2.262 (CDK_VALIDATION=false): a WASM linter, most of CDK's time and memory at these sizes.
+     */
+    cdkNoValidation?: Timing;
 }
 
 /** Median of CDK_ROUNDS runs, each run kept. */
@@ -93,33 +99,37 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const timing = (runs: { seconds: number; peakMiB: number }[]): Timing => ({ seconds: median(runs.map((r) => r.seconds)), peakMiB: median(runs.map((r) => r.peakMiB)), runs });
 
 /**
- * Our synth of the AWS-only registry and CDK's, alternately (AB BA AB ...), so
- * that neither always runs first on a warm or a cold machine.
+ * Our synth of the AWS-only registry, CDK's, and CDK's without its built-in
+ * CloudFormation validation, in turn (ABC BCA CAB ...), so that none always
+ * runs first on a warm or a cold machine.
  */
-function compareWithCdk(stack: string, count: number, dir: string, nodePath: string): Pick<BenchRow, "synthAwsOnly" | "cdk"> {
+function compareWithCdk(stack: string, count: number, dir: string, nodePath: string): Pick<BenchRow, "synthAwsOnly" | "cdk" | "cdkNoValidation"> {
     const registry = path.join(dir, `registry-${count}-aws-only.yaml`);
     fs.writeFileSync(registry, awsOnlyRegistryYaml(count));
-    const ours: { seconds: number; peakMiB: number }[] = [];
-    const theirs: { seconds: number; peakMiB: number }[] = [];
+    const runs: Record<"ours" | "cdk" | "cdkNoValidation", { seconds: number; peakMiB: number }[]> = { ours: [], cdk: [], cdkNoValidation: [] };
     let resources = 0, awsResources = 0, cdkResources = 0, stacks = 0;
     const runOurs = () => {
         const r = timed(["synth", "--stack", stack, "--registry", registry, "--out", path.join(dir, "aws-only"), "--at", AT]);
         if (r.status !== 0) throw new Error(`AWS-only synth of ${count} partners failed:\n${r.stderr}`);
         resources = Number(/(\d+) resources:/.exec(r.stdout)![1]);
         awsResources = [...r.stdout.matchAll(/^\s+(\d+)\s+aws:/gm)].reduce((n, m) => n + Number(m[1]), 0);
-        ours.push({ seconds: r.seconds, peakMiB: r.peakMiB });
+        runs.ours.push({ seconds: r.seconds, peakMiB: r.peakMiB });
     };
-    const runCdk = () => {
-        const r = timed(["--stack", stack, "--registry", registry, "--out", path.join(dir, "cdk"), "--at", AT], "cdk-synth.ts", { NODE_PATH: nodePath });
-        if (r.status !== 0) throw new Error(`CDK synth of ${count} partners failed:\n${r.stderr}`);
+    const runCdk = (validation: boolean) => () => {
+        const r = timed(["--stack", stack, "--registry", registry, "--out", path.join(dir, "cdk"), "--at", AT], "cdk-synth.ts",
+            { NODE_PATH: nodePath, ...(validation ? {} : { CDK_VALIDATION: "false" }) });
+        if (r.status !== 0) throw new Error(`CDK synth of ${count} partners failed:\n${r.stdout}${r.stderr}`);
         cdkResources = Number(/^resources (\d+)$/m.exec(r.stdout)![1]);
         stacks = Number(/(\d+) stacks/.exec(r.stdout)![1]);
-        theirs.push({ seconds: r.seconds, peakMiB: r.peakMiB });
+        runs[validation ? "cdk" : "cdkNoValidation"].push({ seconds: r.seconds, peakMiB: r.peakMiB });
     };
-    for (let i = 0; i < CDK_ROUNDS; i++) {
-        for (const run of i % 2 === 0 ? [runOurs, runCdk] : [runCdk, runOurs]) run();
-    }
-    return { synthAwsOnly: { ...timing(ours), resources, awsResources }, cdk: { ...timing(theirs), resources: cdkResources, stacks } };
+    const order = [runOurs, runCdk(true), runCdk(false)];
+    for (let i = 0; i < CDK_ROUNDS; i++) for (let j = 0; j < order.length; j++) order[(i + j) % order.length]();
+    return {
+        synthAwsOnly: { ...timing(runs.ours), resources, awsResources },
+        cdk: { ...timing(runs.cdk), resources: cdkResources, stacks },
+        cdkNoValidation: timing(runs.cdkNoValidation),
+    };
 }
 
 export function benchRow(stack: string, count: number, cdkNodePath?: string): BenchRow {
@@ -169,12 +179,13 @@ export async function benchCommand(o: { sizes: string; stack: string; withCdk?: 
 }
 
 function printCdkComparison(rows: BenchRow[]): void {
-    console.log(`\nsynth of the same AWS access, ${CDK_ROUNDS} alternating runs each (median): ours on both clouds, ours on an AWS-only registry, AWS CDK ${CDK_PACKAGES["aws-cdk-lib"]} (app.synth(), validation on)`);
-    console.log("          pulumi full (both clouds)   pulumi AWS-only                   CDK AWS-only");
-    console.log("partners     s    MiB  resources       s    MiB  resources (aws)        s    MiB  CFN resources  stacks");
+    console.log(`\nsynth of the same AWS access, ${CDK_ROUNDS} runs each in turn (median): ours on both clouds (the one synth above), ours on an AWS-only registry,`);
+    console.log(`AWS CDK ${CDK_PACKAGES["aws-cdk-lib"]} (in-process app.synth(), validation on), and CDK without its CloudFormation validation (CDK_VALIDATION=false)`);
+    console.log("          pulumi full (both clouds)   pulumi AWS-only                   CDK AWS-only                          CDK, no CFN validation");
+    console.log("partners     s    MiB  resources       s    MiB  resources (aws)        s    MiB  CFN resources  stacks        s    MiB");
     const col = (v: number, w: number) => String(v).padStart(w);
     for (const r of rows) {
-        const a = r.synthAwsOnly!, c = r.cdk!;
-        console.log(`${col(r.partners, 8)}  ${col(r.synth.seconds, 5)}  ${col(r.synth.peakMiB, 5)}  ${col(r.resources, 9)}   ${col(a.seconds, 5)}  ${col(a.peakMiB, 5)}  ${col(a.resources, 9)} ${`(${a.awsResources})`.padStart(6)}    ${col(c.seconds, 5)}  ${col(c.peakMiB, 5)}  ${col(c.resources, 13)}  ${col(c.stacks, 6)}`);
+        const a = r.synthAwsOnly!, c = r.cdk!, n = r.cdkNoValidation!;
+        console.log(`${col(r.partners, 8)}  ${col(r.synth.seconds, 5)}  ${col(r.synth.peakMiB, 5)}  ${col(r.resources, 9)}   ${col(a.seconds, 5)}  ${col(a.peakMiB, 5)}  ${col(a.resources, 9)} ${`(${a.awsResources})`.padStart(6)}    ${col(c.seconds, 5)}  ${col(c.peakMiB, 5)}  ${col(c.resources, 13)}  ${col(c.stacks, 6)}    ${col(n.seconds, 5)}  ${col(n.peakMiB, 5)}`);
     }
 }

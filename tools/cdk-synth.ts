@@ -1,8 +1,10 @@
 /**
  * The AWS side of a stage's access rendered with AWS CDK (aws-cdk-lib v2,
- * in-process `app.synth()`, construct validation on), for `partner-access
- * bench --with-cdk`: how long CDK takes, and how much memory, to render what
- * our Pulumi synth renders on AWS. Run in a fresh process:
+ * in-process `app.synth()` with validation on: construct validation and CDK's
+ * built-in CloudFormation template validation, which CDK_VALIDATION=false
+ * turns off), for `partner-access bench --with-cdk`: how long CDK takes, and
+ * how much memory, to render what our Pulumi synth renders on AWS. Run in a
+ * fresh process:
  *
  *   NODE_PATH=<dir with aws-cdk-lib>/node_modules node -r ts-node/register/transpile-only \
  *     tools/cdk-synth.ts --stack prod --registry <file> --at <iso> --out <dir>
