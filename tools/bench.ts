@@ -7,7 +7,8 @@
  *
  * `--with-cdk` adds AWS CDK's synth of the same AWS access (tools/cdk-synth.ts)
  * beside our synth of an AWS-only copy of the same registry (no `gcp` grants,
- * no outbound hosts: what the CDK rendering covers), and CDK's synth again
+ * no outbound hosts: what the CDK rendering covers; our GCP baseline of pool,
+ * bucket and project services, 11 resources whatever the size, stays), and CDK's synth again
  * without its built-in template validation, in turn in fresh processes,
  * CDK_ROUNDS times each, medians reported.
  */

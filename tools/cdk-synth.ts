@@ -13,7 +13,8 @@
  * access: the access plan is loaded exactly as the program loads it, and every
  * policy document and the OpenAPI body come from our own pure functions
  * (components/aws/policy-documents.ts, rest-api-definition.ts, api-logging.ts),
- * so both render byte-for-byte the same documents; the resources are those of
+ * so both render the same documents (equal as JSON; CDK sorts their keys, and
+ * names the API in grants by a cross-stack reference); the resources are those of
  * components/aws/{file-exchange,partner-api,partner-roles}.ts: the bucket with
  * its guards and policy, the REST API with its resource policy, deployment,
  * stage, access log, client certificate and CloudWatch account settings, and
