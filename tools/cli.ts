@@ -79,6 +79,7 @@ export function program(): Command {
         .description("Measure synth and review at generated registry sizes; write out/bench.json.")
         .option("--sizes <list>", "partner counts", "10,100,1000,5000")
         .option("--stack <stack>", "stage config to use", "prod")
+        .option("--with-cdk", "also time AWS CDK's synth of the same AWS access beside ours of an AWS-only registry (installs a pinned aws-cdk-lib into node_modules/.cache once)")
         .action(async (o) => (await import("./bench")).benchCommand(o));
 
     cli.command("expiring")

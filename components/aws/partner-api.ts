@@ -4,34 +4,15 @@ import * as awsIam from "@pulumi/aws/iam";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessPlan } from "../plan/access-plan";
+import { ACCESS_LOG_FORMAT, CLOUDWATCH_ROLE_POLICY_ARN, CLOUDWATCH_ROLE_TRUST, accessLogGroupName, cloudWatchRoleName } from "./api-logging";
 import { apiResourcePolicy } from "./policy-documents";
 import { restApiDefinition } from "./rest-api-definition";
+
+export { ACCESS_LOG_FORMAT, CLOUDWATCH_ROLE_TRUST } from "./api-logging";
 
 export interface PartnerApiArgs {
     plan: AccessPlan;
 }
-
-/** The fields API Gateway writes to the access log: enough to tell which partner called what. */
-export const ACCESS_LOG_FORMAT = JSON.stringify({
-    requestId: "$context.requestId",
-    requestTime: "$context.requestTime",
-    httpMethod: "$context.httpMethod",
-    resourcePath: "$context.resourcePath",
-    status: "$context.status",
-    userArn: "$context.identity.userArn",
-    caller: "$context.identity.caller",
-    accountId: "$context.identity.accountId",
-    sourceIp: "$context.identity.sourceIp",
-    userAgent: "$context.identity.userAgent",
-    responseLength: "$context.responseLength",
-    integrationStatus: "$context.integrationStatus",
-});
-
-/** API Gateway's documented trust for its CloudWatch role: the service principal, no condition (API Gateway developer guide, "Permissions for CloudWatch logging"). */
-export const CLOUDWATCH_ROLE_TRUST = JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }],
-});
 
 /**
  * Regional REST API described by one OpenAPI body (every operation SigV4),
@@ -72,7 +53,7 @@ export class PartnerApi extends pulumi.ComponentResource {
         }, child);
 
         const logGroup = new awsCloudwatch.LogGroup(`${name}-access-log`, {
-            name: `/aws/apigateway/${plan.names.apiName}/${plan.names.apiStageName}`,
+            name: accessLogGroupName(plan),
             retentionInDays: plan.stage.aws.accessLogRetentionDays,
         }, child);
 
@@ -108,13 +89,13 @@ export class PartnerApi extends pulumi.ComponentResource {
     /** API Gateway logs to CloudWatch through one role per account and region. */
     private cloudWatchAccountSettings(name: string, plan: AccessPlan): awsApigateway.Account {
         const role = new awsIam.Role(`${name}-cloudwatch-role`, {
-            // Outside the partner role path on purpose: the API policy exempts every role under that path from its deny.
-            name: `${plan.stage.namePrefix}-${plan.stage.stage}-apigw-logs`,
+            // Outside the partner role path on purpose (cloudWatchRoleName).
+            name: cloudWatchRoleName(plan),
             assumeRolePolicy: CLOUDWATCH_ROLE_TRUST,
         }, { parent: this });
         const attachment = new awsIam.RolePolicyAttachment(`${name}-cloudwatch-role`, {
             role: role.name,
-            policyArn: "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+            policyArn: CLOUDWATCH_ROLE_POLICY_ARN,
         }, { parent: this });
         return new awsApigateway.Account(`${name}-account-settings`, { cloudwatchRoleArn: role.arn }, { parent: this, dependsOn: [attachment] });
     }
