@@ -5,11 +5,12 @@
  * adding one file.
  */
 import { strict as assert } from "assert";
-import { spawn, spawnSync } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { stagesOf } from "../tools/commands";
 import * as YAML from "yaml";
+import { copyProject } from "../tools/project-copy";
 import { listStacks } from "../tools/stack-config";
 import { AT, ROOT, sampleRegistryObject, tempDir } from "./support/fixtures";
 
@@ -130,18 +131,8 @@ describe("GitHub workflows", () => {
         it("Pulumi.perf.yaml (non-production, with its ESC environment) is listed and synthesised", async () => {
             // A copy of the project as committed (git ls-files), sharing this checkout's node_modules.
             const copy = tempDir("third-stage");
-            const ls = spawnSync("git", ["ls-files", "-z"], { cwd: ROOT, encoding: "utf8" });
-            assert.equal(ls.status, 0, `git ls-files (the project must be a git checkout): ${ls.stderr}`);
-            const tracked = ls.stdout.split("\0").filter(Boolean);
-            assert.ok(tracked.includes("tools/cli.ts") && tracked.includes("Pulumi.yaml"));
-            for (const f of tracked) {
-                if (!fs.existsSync(path.join(ROOT, f))) continue; // deleted in the work tree
-                fs.mkdirSync(path.dirname(path.join(copy, f)), { recursive: true });
-                fs.copyFileSync(path.join(ROOT, f), path.join(copy, f));
-            }
-            fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(copy, "node_modules"), "dir");
-            // The program bundles the broker (broker/, its own dependencies).
-            fs.symlinkSync(path.join(ROOT, "broker", "node_modules"), path.join(copy, "broker", "node_modules"), "dir");
+            copyProject(copy, ROOT);
+            assert.ok(fs.existsSync(path.join(copy, "tools", "cli.ts")) && fs.existsSync(path.join(copy, "Pulumi.yaml")));
             fs.writeFileSync(path.join(copy, "Pulumi.perf.yaml"), [
                 "# Performance tests: partners' stag identities. The only file a new stage needs (plus its ESC environment).",
                 "environment:",

@@ -20,8 +20,10 @@ import { awsDocumentSizes } from "../components/aws/limits";
 import { openApiDocument } from "../components/gcp/openapi";
 import { awsProviderSpecs } from "../components/gcp/workload-identity-providers";
 import { loadAccessPlan } from "../components/plan/load";
+import { AWS_ROLE_QUOTA, CONFIG_NAMESPACE } from "../components/plan/stage-config";
 import * as YAML from "yaml";
 import { generateRegistry, generateRegistryYaml } from "./generate-registry";
+import { copyProject } from "./project-copy";
 import { PROJECT_DIR, stackConfigSource } from "./stack-config";
 
 export interface BenchRow {
@@ -53,18 +55,18 @@ const CDK_ROUNDS = 3;
 const AT = "2026-12-01T00:00:00Z";
 
 /** Runs a CLI command (or another tool: `script`) in a fresh process: wall seconds, and the peak resident MiB it reports. */
-function timed(args: string[], script = "cli.ts", env: Record<string, string> = {}): { seconds: number; peakMiB: number; stdout: string; stderr: string; status: number | null } {
+function timed(project: string, args: string[], script = "cli.ts", env: Record<string, string> = {}): { seconds: number; peakMiB: number; stdout: string; stderr: string; status: number | null } {
     const started = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, script), ...args], {
-        cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", ...env }, maxBuffer: 1024 * 1024 * 1024,
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(project, "tools", script), ...args], {
+        cwd: project, encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", ...env }, maxBuffer: 1024 * 1024 * 1024,
     });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const peak = /peak memory (\d+) MiB/.exec(r.stdout + r.stderr);
     return { seconds: +seconds.toFixed(1), peakMiB: peak ? Number(peak[1]) : NaN, stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
-function largestDocuments(stack: string, registry: string): BenchRow["largest"] {
-    const plan = loadAccessPlan(stackConfigSource(stack), { projectDir: PROJECT_DIR, registryOverride: registry, at: new Date(AT) });
+function largestDocuments(project: string, stack: string, registry: string): BenchRow["largest"] {
+    const plan = loadAccessPlan(stackConfigSource(stack, project), { projectDir: project, registryOverride: registry, at: new Date(AT) });
     const out: BenchRow["largest"] = {};
     for (const d of awsDocumentSizes(plan)) if (!out[d.kind] || out[d.kind].size < d.size) out[d.kind] = { size: d.size, limit: d.limit };
     out["wifAttributeCondition"] = { size: Math.max(0, ...awsProviderSpecs(plan).map((s) => s.attributeCondition.length)), limit: 4096 };
@@ -104,20 +106,20 @@ const timing = (runs: { seconds: number; peakMiB: number }[]): Timing => ({ seco
  * CloudFormation validation, in turn (ABC BCA CAB ...), so that none always
  * runs first on a warm or a cold machine.
  */
-function compareWithCdk(stack: string, count: number, dir: string, nodePath: string): Pick<BenchRow, "synthAwsOnly" | "cdk" | "cdkNoValidation"> {
+function compareWithCdk(project: string, stack: string, count: number, dir: string, nodePath: string): Pick<BenchRow, "synthAwsOnly" | "cdk" | "cdkNoValidation"> {
     const registry = path.join(dir, `registry-${count}-aws-only.yaml`);
     fs.writeFileSync(registry, awsOnlyRegistryYaml(count));
     const runs: Record<"ours" | "cdk" | "cdkNoValidation", { seconds: number; peakMiB: number }[]> = { ours: [], cdk: [], cdkNoValidation: [] };
     let resources = 0, awsResources = 0, cdkResources = 0, stacks = 0;
     const runOurs = () => {
-        const r = timed(["synth", "--stack", stack, "--registry", registry, "--out", path.join(dir, "aws-only"), "--at", AT]);
+        const r = timed(project, ["synth", "--stack", stack, "--registry", registry, "--out", path.join(dir, "aws-only"), "--at", AT]);
         if (r.status !== 0) throw new Error(`AWS-only synth of ${count} partners failed:\n${r.stderr}`);
         resources = Number(/(\d+) resources:/.exec(r.stdout)![1]);
         awsResources = [...r.stdout.matchAll(/^\s+(\d+)\s+aws:/gm)].reduce((n, m) => n + Number(m[1]), 0);
         runs.ours.push({ seconds: r.seconds, peakMiB: r.peakMiB });
     };
     const runCdk = (validation: boolean) => () => {
-        const r = timed(["--stack", stack, "--registry", registry, "--out", path.join(dir, "cdk"), "--at", AT], "cdk-synth.ts",
+        const r = timed(project, ["--stack", stack, "--registry", registry, "--out", path.join(dir, "cdk"), "--at", AT], "cdk-synth.ts",
             { NODE_PATH: nodePath, ...(validation ? {} : { CDK_VALIDATION: "false" }) });
         if (r.status !== 0) throw new Error(`CDK synth of ${count} partners failed:\n${r.stdout}${r.stderr}`);
         cdkResources = Number(/^resources (\d+)$/m.exec(r.stdout)![1]);
@@ -133,20 +135,35 @@ function compareWithCdk(stack: string, count: number, dir: string, nodePath: str
     };
 }
 
-export function benchRow(stack: string, count: number, cdkNodePath?: string): BenchRow {
+/**
+ * The project the bench runs: a scratch copy whose stage has AWS's largest
+ * roles-per-account quota (5,000 partners need 5,000 roles; the sample stages
+ * declare the default 1,000, and synth refuses more than the quota).
+ */
+export function benchProject(stack: string): string {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), "partner-access-bench-project-"));
+    copyProject(project);
+    const file = path.join(project, `Pulumi.${stack}.yaml`);
+    const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
+    doc.setIn(["config", `${CONFIG_NAMESPACE}:awsRoleQuota`], AWS_ROLE_QUOTA.max);
+    fs.writeFileSync(file, doc.toString());
+    return project;
+}
+
+export function benchRow(project: string, stack: string, count: number, cdkNodePath?: string): BenchRow {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "partner-access-bench-"));
     const registry = path.join(dir, `registry-${count}.yaml`);
     fs.writeFileSync(registry, generateRegistryYaml({ count }));
-    const synth = timed(["synth", "--stack", stack, "--registry", registry, "--out", dir, "--at", AT]);
+    const synth = timed(project, ["synth", "--stack", stack, "--registry", registry, "--out", dir, "--at", AT]);
     if (synth.status !== 0) throw new Error(`synth of ${count} partners failed:\n${synth.stderr}`);
     const resources = Number(/(\d+) resources:/.exec(synth.stdout)![1]);
     // The review of that output (fresh for these inputs, so it is not re-synthesised).
-    const access = timed(["access", "--stack", stack, "--out", dir, "--at", AT, "--registry", registry]);
+    const access = timed(project, ["access", "--stack", stack, "--out", dir, "--at", AT, "--registry", registry]);
     const cells = /(\d+) cells evaluated/.exec(access.stdout);
     const findings = /(\d+) finding\(s\)/.exec(access.stdout);
     if (!cells) throw new Error(`access of ${count} partners failed:\n${access.stderr}`);
-    const largest = largestDocuments(stack, registry);
-    const compared = cdkNodePath ? compareWithCdk(stack, count, dir, cdkNodePath) : {};
+    const largest = largestDocuments(project, stack, registry);
+    const compared = cdkNodePath ? compareWithCdk(project, stack, count, dir, cdkNodePath) : {};
     fs.rmSync(dir, { recursive: true, force: true });
     return {
         partners: count, resources, resourcesPerPartner: +(resources / count).toFixed(2),
@@ -161,11 +178,12 @@ export async function benchCommand(o: { sizes: string; stack: string; withCdk?: 
     const sizes = o.sizes.split(",").map(Number);
     const rows: BenchRow[] = [];
     const cdkNodePath = o.withCdk ? ensureCdk() : undefined;
-    console.log(`stack ${o.stack}, ${os.cpus().length} cores, node ${process.version} (wall time includes process start and module loading)\n`);
+    const project = benchProject(o.stack);
+    console.log(`stack ${o.stack} (awsRoleQuota ${AWS_ROLE_QUOTA.max}), ${os.cpus().length} cores, node ${process.version} (wall time includes process start and module loading)\n`);
     console.log("partners  resources  per partner  synth s  synth MiB  access s  access MiB  cells");
     for (const n of sizes) {
         process.stderr.write(`partner-access: bench ${n} partners\n`);
-        const r = benchRow(o.stack, n, cdkNodePath);
+        const r = benchRow(project, o.stack, n, cdkNodePath);
         rows.push(r);
         console.log(`${String(r.partners).padStart(8)}  ${String(r.resources).padStart(9)}  ${String(r.resourcesPerPartner).padStart(11)}  ${String(r.synth.seconds).padStart(7)}  ${String(r.synth.peakMiB).padStart(9)}  ${String(r.access.seconds).padStart(8)}  ${String(r.access.peakMiB).padStart(10)}  ${r.access.cells}`);
     }
@@ -176,6 +194,7 @@ export async function benchCommand(o: { sizes: string; stack: string; withCdk?: 
     fs.mkdirSync(path.join(PROJECT_DIR, "out"), { recursive: true });
     const cdk = o.withCdk ? { cdkPackages: CDK_PACKAGES, cdkRounds: CDK_ROUNDS } : {};
     fs.writeFileSync(path.join(PROJECT_DIR, "out", "bench.json"), JSON.stringify({ stack: o.stack, node: process.version, cores: os.cpus().length, ...cdk, rows }, null, 2) + "\n");
+    fs.rmSync(project, { recursive: true, force: true });
     console.log("\nwritten to out/bench.json");
 }
 

@@ -5,6 +5,7 @@
  */
 import { AccessPlan } from "../plan/access-plan";
 import { PlanProblem } from "../plan/load";
+import { AWS_ROLE_QUOTA } from "../plan/stage-config";
 import { PolicyDocument, policySize } from "./iam-document";
 import { apiResourcePolicy, bucketPolicy, partnerIdentityPolicy, rolePermissionPolicy, trustPolicy } from "./policy-documents";
 
@@ -71,7 +72,7 @@ export function awsLimitProblems(plan: AccessPlan): PlanProblem[] {
     if (roles > plan.stage.aws.roleQuota) {
         problems.push({
             configKey: "awsRoleQuota",
-            message: `stage ${plan.stage.stage} needs ${roles} partner roles, over the IAM roles-per-account quota (${plan.stage.aws.roleQuota}): request an increase (up to 5,000) and raise awsRoleQuota, or split the partners over several stacks (README, "Scale")`,
+            message: `stage ${plan.stage.stage} needs ${roles} partner roles, over the IAM roles-per-account quota (${plan.stage.aws.roleQuota}): request an increase (up to ${AWS_ROLE_QUOTA.max.toLocaleString("en")}) and raise awsRoleQuota, or split the partners over several stacks (README, "Scale")`,
         });
     }
     return problems;

@@ -29,6 +29,9 @@ const int = (minimum: number, maximum: number, dflt: number, description: string
 const optionalUrl = (description: string) =>
     Type.String({ pattern: `^$|${HTTPS_URL}`, default: "", errorMessage: "must be an https:// URL without a trailing slash", description });
 
+/** IAM roles per account: AWS's default quota, and the most it raises it to (IAM and AWS STS quotas). */
+export const AWS_ROLE_QUOTA = { default: 1000, max: 5000 } as const;
+
 export const StageConfigSchema = Type.Object({
     registryFile: Type.String({ minLength: 1, default: "partners.yaml", description: "The partner registry, relative to the project directory." }),
     namePrefix: str("^(?!gcp-)[a-z][a-z0-9-]{1,19}$", "2-20 lowercase letters, digits or hyphens, not starting with gcp- (reserved by Google for Workload Identity pools)",
@@ -44,7 +47,8 @@ export const StageConfigSchema = Type.Object({
         "Partner role session length. Role chaining (a partner role assumed from another role session) is capped at 1 hour by AWS whatever this says."),
     awsGoogleAudience: Type.String({ default: "", description: "Audience (oaud) a partner's Google ID token must be requested for. Empty: <namePrefix>-<stage>." }),
     awsTrustPolicyMaxChars: int(2048, 4096, 2048, "Your IAM trust-policy quota (2,048 by default, up to 4,096 on request)."),
-    awsRoleQuota: int(1, 5000, 1000, "Your IAM roles-per-account quota (1,000 by default, up to 5,000), shared with everything else in the account."),
+    awsRoleQuota: int(1, AWS_ROLE_QUOTA.max, AWS_ROLE_QUOTA.default,
+        `Your IAM roles-per-account quota (${AWS_ROLE_QUOTA.default.toLocaleString("en")} by default, up to ${AWS_ROLE_QUOTA.max.toLocaleString("en")}), shared with everything else in the account.`),
     awsNoncurrentVersionRetentionDays: int(1, 3650, 90, "How long S3 keeps a noncurrent object version."),
     awsAccessLogRetentionDays: Type.Integer({ enum: LOG_RETENTION_DAYS, default: 365, description: "API access log retention (one of CloudWatch's periods).", errorMessage: `must be one of CloudWatch's retention periods (${LOG_RETENTION_DAYS.join(", ")})` }),
     awsManageApiGatewayAccount: Type.Boolean({ default: true, description: "Create API Gateway's CloudWatch role (one per account and region: manage it from one stack only)." }),
