@@ -298,6 +298,18 @@ describe("the command line", () => {
         assert.match(out, /last line\n$/);
     });
 
+    it("stops quietly, not as a crash and not as clean, when the reader leaves early (| head)", async () => {
+        const { spawn } = await import("child_process");
+        const script = `require(${JSON.stringify(path.join(ROOT, "tools", "cli.ts"))}).stopQuietlyWhenReaderLeaves(); const line = "x".repeat(1023) + "\\n"; const write = () => { while (process.stdout.write(line)); process.stdout.once("drain", write); }; write();`;
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (d) => (stderr += d));
+        child.stdout.once("data", () => child.stdout.destroy());
+        const code = await new Promise((r) => child.on("close", r));
+        assert.equal(code, 141);
+        assert.equal(stderr, "");
+    });
+
     it("has --help for every command", () => {
         const cli = program();
         for (const cmd of cli.commands) {

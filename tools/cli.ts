@@ -145,6 +145,7 @@ export { Findings };
 
 /** Runs the CLI and exits with its code; an unexpected crash exits 3 with its stack (a bug to report). */
 export function run(argv: string[]): void {
+    stopQuietlyWhenReaderLeaves();
     main(argv).then(exitWhenDrained, (e) => {
         console.error(e?.stack ?? String(e));
         exitWhenDrained(3);
@@ -157,6 +158,20 @@ export function run(argv: string[]): void {
  * into `tee` or a CI log lost its last 20 KB at 100 partners). A write's
  * callback runs once it and everything queued before it are flushed.
  */
+/**
+ * `partner-access access | head -1`: once the reader has gone, writing fails with EPIPE (Node ignores
+ * SIGPIPE), which would surface as a crash and a stack trace. Stop as a shell's SIGPIPE-killed process
+ * does, with status 141: not "clean", as the report was not finished.
+ */
+export function stopQuietlyWhenReaderLeaves(): void {
+    for (const stream of [process.stdout, process.stderr]) {
+        stream.on("error", (e: NodeJS.ErrnoException) => {
+            if (e.code === "EPIPE") process.exit(141);
+            throw e;
+        });
+    }
+}
+
 export function exitWhenDrained(code: number): void {
     process.exitCode = code;
     process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));

@@ -150,7 +150,7 @@ export function createBroker(opts: BrokerOptions): Broker {
         if (value === undefined) {
             const how =
                 opts.cloud === "aws"
-                    ? `aws secretsmanager put-secret-value --secret-id ${ref} --secret-string "$TOKEN"`
+                    ? `printf %s "$TOKEN" | aws secretsmanager put-secret-value --secret-id ${ref} --secret-string file:///dev/stdin`
                     : `printf %s "$TOKEN" | gcloud secrets versions add ${ref} --data-file=-`;
             throw new BrokerError(407, "token-missing", `no token is set for ${host} yet (${ref}); an operator sets it with: ${how}`);
         }

@@ -254,7 +254,7 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             assert.equal(res.status, 407);
             assert.equal(res.headers[BROKER_ERROR_HEADER], "token-missing");
             const reason = JSON.parse(decode(res.body)).reason as string;
-            assert.ok(reason.includes(`aws secretsmanager put-secret-value --secret-id ${name()} --secret-string "$TOKEN"`), reason);
+            assert.ok(reason.includes(`printf %s "$TOKEN" | aws secretsmanager put-secret-value --secret-id ${name()} --secret-string file:///dev/stdin`), reason);
             assert.equal(upstream.seen.length, 0);
         });
 

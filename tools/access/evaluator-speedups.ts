@@ -15,7 +15,7 @@
  *   read the result.
  *
  * Installed in each process or worker that runs the evaluator. If a release of
- * the evaluator moves the function, only the first speed-up applies.
+ * the evaluator moves a function, that speed-up is skipped, nothing else.
  */
 import * as path from "path";
 
@@ -43,13 +43,18 @@ function localeCompare(this: string, that: string, locales?: string | string[], 
     return collator.compare(String(this), String(that));
 }
 
-function memoizeResourceTypes(): void {
-    let mod: { getResourceTypesForAction?: (...a: string[]) => Promise<unknown>; memoized?: boolean };
+/** A module of the evaluator by its path inside the package, or undefined if a release moved it. */
+function evaluatorModule<T>(...file: string[]): (T & { memoized?: boolean }) | undefined {
     try {
-        mod = require(path.join(path.dirname(require.resolve("@cloud-copilot/iam-simulate")), "simulation_engine", "resourceTypes.js"));
+        return require(path.join(path.dirname(require.resolve("@cloud-copilot/iam-simulate")), ...file));
     } catch {
-        return;
+        return undefined;
     }
+}
+
+function memoizeResourceTypes(): void {
+    const mod = evaluatorModule<{ getResourceTypesForAction?: (...a: string[]) => Promise<unknown> }>("simulation_engine", "resourceTypes.js");
+    if (!mod) return;
     const original = mod.getResourceTypesForAction;
     if (typeof original !== "function" || mod.memoized) return;
     const answers = new Map<string, Promise<unknown>>();
@@ -66,8 +71,13 @@ function memoizeResourceTypes(): void {
     mod.memoized = true;
 }
 
+let installed = false;
+
+/** Installs both, once per process or worker thread (each has its own module registry). */
 export function speedUpEvaluator(): void {
-    if (String.prototype.localeCompare !== localeCompare) String.prototype.localeCompare = localeCompare;
+    if (installed) return;
+    installed = true;
+    String.prototype.localeCompare = localeCompare;
     memoizeResourceTypes();
 }
 
