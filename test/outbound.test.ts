@@ -20,7 +20,10 @@ import { INVOKE, READ_TOKEN, WRITE_TOKEN, outboundResource, reviewOutbound } fro
 import { rendered } from "../tools/access/rendered";
 
 import { proxyConfigFromOutputs } from "../tools/proxy-config";
-import { planFor, sampleRegistryObject, tempDir } from "./support/fixtures";
+import { runPoliciesAsCli } from "../tools/policy-run";
+import { stackConfigMap } from "../tools/stack-config";
+import { configRenderedWith, readManifest } from "../tools/synth-manifest";
+import { AT, planFor, sampleRegistryObject, tempDir } from "./support/fixtures";
 import { GLOBEX, INITECH, variant } from "./support/variants";
 import { Resource, SynthOutput, cliInProcess, doc, ofType, one, synthStack } from "./support/synth-runs";
 
@@ -192,6 +195,15 @@ describe("outbound token broker", function () {
             assert.equal(three.outputs.outbound[GLOBEX].token, "header Authorization (Bearer)");
             assert.equal(ofType(three, "aws:lambda/alias:Alias").length, 2);
             assert.equal(ofType(three, "gcp:secretmanager/secret:Secret").length, 3);
+        });
+
+        it("the policy pack judges an output by the registry it was rendered from (--registry), as `policy` and `diff` run it", async () => {
+            const registry = readManifest(three.dir)!.inputs.registryPath;
+            // Judged by the stack's own registry, the extra hosts' callers are unlisted: the check is not vacuous.
+            assert.ok(runPoliciesAsCli(three.resources, "stag", stackConfigMap("stag")).some((v) => v.policy === "outbound-broker" && v.enforcementLevel === "mandatory"));
+            assert.deepEqual(runPoliciesAsCli(three.resources, "stag", configRenderedWith("stag", three.dir)).filter((v) => v.enforcementLevel === "mandatory"), []);
+            const run = await cliInProcess(["policy", "--stack", "stag", "--out", path.dirname(three.dir), "--registry", registry, "--at", AT.toISOString()]);
+            assert.equal(run.status, 0, run.stdout + run.stderr);
         });
     });
 

@@ -59,7 +59,9 @@ describe("GitHub workflows", () => {
         assert.equal(offline.if, undefined, "the offline job runs for every pull request");
         const text = JSON.stringify(offline);
         assert.ok(!text.includes("secrets.") && !text.includes("id-token"), "the offline job uses no secret");
-        for (const cmd of ["npm test", "npm ci --prefix client", "npm test --prefix client", "npm ci --prefix broker", "npm test --prefix broker",
+        // The README's set-up (every package the suite needs, the policy pack's included) before the README's test command.
+        assert.ok(runs(offline).indexOf("npm run setup") >= 0 && runs(offline).indexOf("npm run setup") < runs(offline).indexOf("npm test"));
+        for (const cmd of ["npm test", "npm test --prefix client", "npm test --prefix broker",
             "partner-access synth --stack \"$stack\"", "partner-access policy", "partner-access diff --base", "--at \"$AT\"", "GITHUB_STEP_SUMMARY", "partner-access expiring"]) {
             assert.ok(runs(offline).includes(cmd), cmd);
         }

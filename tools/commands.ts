@@ -7,8 +7,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Findings } from "./cli";
-import { PROJECT_DIR, listStacks, stackConfigMap } from "./stack-config";
-import { staleness } from "./synth-manifest";
+import { PROJECT_DIR, listStacks } from "./stack-config";
+import { configRenderedWith, staleness } from "./synth-manifest";
 
 const progress = (message: string) => process.stderr.write(`partner-access: ${message}\n`);
 
@@ -54,7 +54,7 @@ export async function policyCommand(o: { stack?: string[]; out: string; at?: Dat
     let mandatory = 0;
     for (const stack of o.stack ?? listStacks()) {
         const s = readSynthOutput(ensureSynth(stack, path.resolve(o.out), o.at, o.registry));
-        const violations = runPoliciesAsCli(s.resources, stack, stackConfigMap(stack));
+        const violations = runPoliciesAsCli(s.resources, stack, configRenderedWith(stack, s.dir));
         console.log(`${stack}: ${s.resources.length} resources, ${violations.length} violation(s)`);
         for (const v of violations) {
             console.log(`  [${v.enforcementLevel}] ${v.policy}: ${v.urn ?? "(stack)"}\n      ${v.message}`);

@@ -51,6 +51,17 @@ export function inputDigest(stack: string, registryOverride?: string, projectDir
     };
 }
 
+/**
+ * The stack config an output was rendered with, as the Pulumi CLI would hand it to the policy pack:
+ * the stack's, with the registry the output was made from (`--registry` replaces `registryFile`).
+ */
+export function configRenderedWith(stack: string, dir: string, projectDir = PROJECT_DIR): Record<string, string> {
+    const config = stackConfigMap(stack, projectDir);
+    const registry = readManifest(dir)?.inputs.registryPath;
+    if (registry) config["partner-access:registryFile"] = registry;
+    return config;
+}
+
 export function readManifest(dir: string): Manifest | undefined {
     const file = path.join(dir, "manifest.json");
     return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : undefined;

@@ -33,14 +33,22 @@ export function stackContext(env: NodeJS.ProcessEnv = process.env): StackContext
     return { stack: env.PULUMI_NODEJS_STACK, project: env.PULUMI_NODEJS_PROJECT, config };
 }
 
+/** Project names by Pulumi.yaml path and modification time: rules ask for every resource. */
+const projectNames = new Map<string, string | undefined>();
+
 function isProject(dir: string, project?: string): boolean {
     const file = path.join(dir, "Pulumi.yaml");
     if (!fs.existsSync(file)) return false;
-    try {
-        return !project || YAML.parse(fs.readFileSync(file, "utf8"))?.name === project;
-    } catch {
-        return false;
+    if (!project) return true;
+    const key = `${file}@${fs.statSync(file).mtimeMs}`;
+    if (!projectNames.has(key)) {
+        try {
+            projectNames.set(key, YAML.parse(fs.readFileSync(file, "utf8"))?.name);
+        } catch {
+            projectNames.set(key, undefined);
+        }
     }
+    return projectNames.get(key) === project;
 }
 
 const ancestors = (dir: string) => dir.split(path.sep).map((_, i, parts) => parts.slice(0, parts.length - i).join(path.sep) || path.sep);

@@ -65,6 +65,32 @@ export function registryIdentities(registryText: string): RegistryIdentities {
 
 const registryCache = new Map<string, RegistryIdentities>();
 
+type Listed = RegistryIdentities["identities"][number];
+
+/** The registry's identities by what a named principal can be compared with: AWS account, GCP member. */
+interface IdentityIndex { byAccount: Map<string, Listed[]>; byGcp: Map<string, Listed[]> }
+const indexes = new WeakMap<RegistryIdentities, IdentityIndex>();
+
+function indexOf(registry: RegistryIdentities): IdentityIndex {
+    let index = indexes.get(registry);
+    if (!index) {
+        index = { byAccount: new Map(), byGcp: new Map() };
+        const add = (m: Map<string, Listed[]>, k: string, v: Listed) => m.set(k, [...(m.get(k) ?? []), v]);
+        for (const i of registry.identities) {
+            if (i.aws) add(index.byAccount, i.aws.account, i);
+            if (i.gcp) add(index.byGcp, i.gcp, i);
+        }
+        indexes.set(registry, index);
+    }
+    return index;
+}
+
+/** The listed identities a named principal could be (or cover): those of its AWS account, or its GCP member. */
+function candidates(registry: RegistryIdentities, n: { aws?: AwsIdentity; gcp?: string }): Listed[] {
+    const index = indexOf(registry);
+    return (n.aws ? index.byAccount.get(n.aws.account) : n.gcp ? index.byGcp.get(n.gcp) : undefined) ?? [];
+}
+
 /** What the pack knows of the stack's stage from its config alone (no registry needed). */
 export interface StageNames {
     stack: string;
@@ -103,6 +129,15 @@ export function stageOf(ctx = stackContext()): { stack: string; production: bool
     return { stack: ctx.stack, production: accepted.some((e) => registry.environments[e]?.production === true), accepted, registry };
 }
 
+/** Our identities the registry lets call the outbound broker in this stage. */
+const callerSets = new WeakMap<RegistryIdentities, Map<string, Set<string>>>();
+function ourCallers(registry: RegistryIdentities, stack: string): Set<string> {
+    if (!callerSets.has(registry)) callerSets.set(registry, new Map());
+    const byStack = callerSets.get(registry)!;
+    if (!byStack.has(stack)) byStack.set(stack, new Set(registry.outbound.flatMap((o) => [...(o.callers[stack]?.aws ?? []), ...(o.callers[stack]?.gcp ?? [])])));
+    return byStack.get(stack)!;
+}
+
 /** Resource types whose inputs name who is trusted or granted (policies, trusts, members, federation). */
 const GRANTING = /^(aws:(iam\/role:Role|s3\/bucketPolicy|apigateway\/restApi(Policy)?:|lambda\/permission|secretsmanager\/secretPolicy)|gcp:.*(IamPolicy|IamBinding|IamMember|IAMPolicy|IAMBinding|IAMMember)|gcp:iam\/workloadIdentityPoolProvider|gcp:endpoints\/service)/;
 
@@ -126,19 +161,18 @@ export const principalsFromRegistry: ResourceValidationPolicy = {
         const ctx = stackContext();
         const ourAccount = ctx.config["partner-access:awsAccountId"];
         const ourProject = ctx.config["partner-access:gcpProject"];
-        const listed = stage.registry.identities.filter((i) => stage.accepted.includes(i.environment));
-        const callers = stage.registry.outbound.flatMap((o) => [...(o.callers[stage.stack]?.aws ?? []), ...(o.callers[stage.stack]?.gcp ?? [])]);
-        const accounts = new Set([ourAccount, ...listed.flatMap((i) => (i.aws ? [i.aws.account] : []))]);
+        const callers = ourCallers(stage.registry, stage.stack);
         for (const n of namedIdentities(args.props)) {
+            const listed = candidates(stage.registry, n).filter((i) => stage.accepted.includes(i.environment));
             if (n.aws) {
-                if (n.aws.account === ourAccount || callers.includes(n.aws.arn)) continue;
+                if (n.aws.account === ourAccount || callers.has(n.aws.arn)) continue;
                 // An account root stands for the pinned principals of its statement (aws:PrincipalArn): the account must be a partner's.
-                const ok = n.aws.kind === "root" ? accounts.has(n.aws.account) : listed.some((i) => i.aws && covers(i.aws, n.aws!));
+                const ok = n.aws.kind === "root" ? listed.length > 0 : listed.some((i) => i.aws && covers(i.aws, n.aws!));
                 if (!ok) report(`${args.type} ${args.name} names ${n.text}, which no identity the registry lists for ${stage.accepted.join(", ")} covers.`);
             } else if (n.gcp) {
                 const email = n.gcp.startsWith("email:") ? n.gcp.slice(6) : undefined;
-                if (email && (email.endsWith(`@${ourProject}.iam.gserviceaccount.com`) || callers.includes(email))) continue;
-                if (!listed.some((i) => i.gcp === n.gcp)) report(`${args.type} ${args.name} names ${n.text}, which the registry does not list for ${stage.accepted.join(", ")}.`);
+                if (email && (email.endsWith(`@${ourProject}.iam.gserviceaccount.com`) || callers.has(email))) continue;
+                if (listed.length === 0) report(`${args.type} ${args.name} names ${n.text}, which the registry does not list for ${stage.accepted.join(", ")}.`);
             }
         }
     },
@@ -165,10 +199,9 @@ export const stageIsolation: ResourceValidationPolicy = {
         if (!stage) return; // not under the CLI (no stack): nothing to check against
         if ("error" in stage) return report(`cannot check stage isolation: ${stage.error}.`);
         if (!stage.production) return;
-        const named = namedIdentities(args.props);
-        for (const listed of stage.registry.identities) {
-            if (stage.registry.environments[listed.environment]?.production) continue;
-            for (const n of named) {
+        for (const n of namedIdentities(args.props)) {
+            for (const listed of candidates(stage.registry, n)) {
+                if (stage.registry.environments[listed.environment]?.production) continue;
                 const hit = listed.aws && n.aws ? overlaps(listed.aws, n.aws) : listed.gcp !== undefined && listed.gcp === n.gcp;
                 if (hit) report(`${args.type} ${args.name} names ${n.text}, which ${n.aws && listed.aws && n.aws.arn !== listed.aws.arn ? `covers ${listed.aws.arn}, ` : "is "}an identity of ${listed.owner}, in production stack ${stage.stack}.`);
             }

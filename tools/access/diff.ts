@@ -7,8 +7,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Violation, runPoliciesAsCli } from "../policy-run";
-import { listStacks, stackConfigMap } from "../stack-config";
-import { readManifest, staleness } from "../synth-manifest";
+import { listStacks } from "../stack-config";
+import { configRenderedWith, readManifest, staleness } from "../synth-manifest";
 import { Cell, Finding, Matrix, accessMatrix } from "./matrix";
 import { Progress, Refusal } from "./review-types";
 import { SynthOutput, readSynthOutput } from "./synth-output";
@@ -79,7 +79,7 @@ export async function diffStack(stack: string, base: SynthOutput | undefined, pr
         added: [...rp.keys()].filter((u) => !rb.has(u)).sort(),
         removed: [...rb.keys()].filter((u) => !rp.has(u)).sort(),
         changed,
-        findings: pr ? runPoliciesAsCli(pr.resources, stack, safeConfig(stack)) : [],
+        findings: pr ? runPoliciesAsCli(pr.resources, stack, safeConfig(stack, pr.dir)) : [],
         defects: mp?.defects ?? [],
         structural: mp?.findings ?? [],
         outsideWindow: (mp?.cells ?? []).filter((c) => c.window).map((c) => sentence(stack, c, c.window === "expired" ? "has an expired grant of" : "has a not-yet-started grant of")).sort(),
@@ -87,9 +87,9 @@ export async function diffStack(stack: string, base: SynthOutput | undefined, pr
     };
 }
 
-function safeConfig(stack: string): Record<string, string> {
+function safeConfig(stack: string, dir: string): Record<string, string> {
     try {
-        return stackConfigMap(stack);
+        return configRenderedWith(stack, dir);
     } catch {
         return {};
     }
