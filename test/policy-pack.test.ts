@@ -498,6 +498,28 @@ describe("policy pack rules", () => {
             refuses("principals-from-registry", [trust({ AWS: "arn:aws:iam::210987654322:role/acme-admin" })], /acme-admin/, prod);
             refuses("principals-from-registry", [member("serviceAccount:globex-files@globex-prod.iam.gserviceaccount.com")], /globex-prod/, { stack: "stag" });
         });
+        it("refuses an account root that neither the registry lists nor its statement pins to listed roles", () => {
+            // acme-logistics lists arn:aws:iam::210987654322:role/acme-exchange for prod, not the root.
+            refuses("principals-from-registry", [trust({ AWS: "arn:aws:iam::210987654322:root" })], /210987654322.*neither listed itself nor pinned/, prod);
+            refuses("principals-from-registry", [trust({ AWS: "210987654322" }, { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::210987654322:role/acme-admin" } })], /neither listed itself nor pinned/, prod);
+            refuses("principals-from-registry", [trust({ AWS: "arn:aws:iam::210987654322:root" }, { ArnLike: { "aws:PrincipalArn": "arn:aws:iam::210987654322:role/*" } })], /neither listed itself nor pinned/, prod);
+            refuses("principals-from-registry", [res("aws:lambda/permission:Permission", { action: "lambda:InvokeFunction", function: "f", principal: "210987654322" })], /neither listed itself nor pinned/, prod);
+        });
+        it("reads every resource type that carries a policy, not a list of its own", () => {
+            const foreign = (extra: object = {}) => JSON.stringify(doc({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::999988887777:role/stranger" }, Action: "*", Resource: "*", ...extra }));
+            for (const [type, prop] of [["aws:kms/key:Key", "policy"], ["aws:secretsmanager/secret:Secret", "policy"], ["aws:sqs/queuePolicy:QueuePolicy", "policy"], ["aws:glacier/vault:Vault", "accessPolicy"]]) {
+                refuses("principals-from-registry", [res(type, { [prop]: foreign() })], /stranger/, prod);
+            }
+        });
+        it("refuses GCP members the registry cannot list: users, groups, single federated subjects, other kinds of service accounts", () => {
+            for (const m of ["user:attacker@gmail.com", "group:ops@example.com", "serviceAccount:x@appspot.gserviceaccount.com", "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/subject/s"]) {
+                refuses("principals-from-registry", [member(m)], /does not list/, prod);
+            }
+        });
+        it("accepts a root pinned to listed roles (as rendered for direct partners), and our own callers whatever the role path", () => {
+            passes("principals-from-registry", [trust({ AWS: ["arn:aws:iam::333333333334:root", "arn:aws:iam::210987654322:root"] }, { ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::333333333334:role/exchange/globex-prod", "arn:aws:iam::210987654322:role/acme-exchange"] } })], prod);
+            passes("principals-from-registry", [member("serviceAccount:partner-access-prod-esp@example-partner-prod.iam.gserviceaccount.com")], prod);
+        });
         it("accepts the registry's identities for the stage, our own account and project, and is silent outside a stack", () => {
             passes("principals-from-registry", [trust({ AWS: "arn:aws:iam::210987654322:root" }, { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::210987654322:role/acme-exchange" } })], prod);
             passes("principals-from-registry", [trust({ AWS: "arn:aws:iam::333333333334:role/exchange/globex-prod" })], prod);

@@ -49,7 +49,7 @@ export const RESOURCE_POLICY_PROPERTIES: Record<string, string> = {
 };
 
 /** Resource types whose `principal` input names who is granted (an account, an IAM principal, a service, or `*`). */
-const PRINCIPAL_PROPERTY_TYPES = new Set(["aws:lambda/permission:Permission", "aws:lambda/layerVersionPermission:LayerVersionPermission"]);
+export const PRINCIPAL_PROPERTY_TYPES = new Set(["aws:lambda/permission:Permission", "aws:lambda/layerVersionPermission:LayerVersionPermission"]);
 
 /** The resource's policy document and the property it came from, or undefined when it has none. */
 export function resourcePolicy(args: Pick<ResourceValidationArgs, "type" | "props">): { prop: string; doc: unknown } | undefined {

@@ -17,8 +17,8 @@ export interface NamedIdentity {
 const ARN = /arn:aws:(?:iam|sts)::(\d{12}):(root|(?:role|user)\/[\w+=,.@/-]+|assumed-role\/[\w+=,.@-]+)/g;
 const EMAIL = /[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com/gi;
 const UNIQUE_ID = /(?<![\d])\d{21}(?![\d])/g;
-/** `"AWS": "123456789012"` (or a list of them) names that account's root. */
-const BARE_ACCOUNT = /"aws"\s*:\s*(\[[^\]]*\]|"\d{12}")/gi;
+/** `"AWS": "123456789012"` (or a list of them), and a Lambda permission's `"principal": "123456789012"`, name that account's root. */
+const BARE_ACCOUNT = /"(?:aws|principal)"\s*:\s*(\[[^\]]*\]|"\d{12}")/gi;
 
 export function namedIdentities(props: unknown): NamedIdentity[] {
     // Policies are often JSON strings inside the inputs: one more parse makes their text uniform.
@@ -41,7 +41,8 @@ export function namedIdentities(props: unknown): NamedIdentity[] {
         if (aws) out.set(`aws:${arn}`, { text: m[0], aws });
     }
     for (const m of text.matchAll(BARE_ACCOUNT)) {
-        for (const account of m[1].match(/\d{12}/g) ?? []) {
+        // Only entries that are an account id alone: the account inside an ARN is that ARN's, read above.
+        for (const account of (m[1].match(/"\d{12}"/g) ?? []).map((q) => q.slice(1, -1))) {
             const arn = `arn:aws:iam::${account}:root`;
             out.set(`aws:${arn}`, { text: account, aws: parseAwsIdentity(arn)! });
         }

@@ -2,8 +2,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { deniesInsecureTransport } from "./aws";
-import { AwsIdentity, covers, overlaps, parseAwsIdentity } from "./identities";
+import { PRINCIPAL_PROPERTY_TYPES, RESOURCE_POLICY_PROPERTIES, deniesInsecureTransport, resourcePolicy } from "./aws";
+import { NormalStatement, exact, isAllow, parsePolicy, pinnedValues, principalsOfKind } from "./documents";
+import { gcpGrants, isGcpIamType } from "./gcp";
+import { AwsIdentity, awsIdentityKey, covers, overlaps, parseAwsIdentity } from "./identities";
 import { namedIdentities } from "./principals";
 import { known } from "./exceptions";
 import { StackContext, findProjectDir, stackContext } from "./stack-context";
@@ -129,51 +131,103 @@ export function stageOf(ctx = stackContext()): { stack: string; production: bool
     return { stack: ctx.stack, production: accepted.some((e) => registry.environments[e]?.production === true), accepted, registry };
 }
 
-/** Our identities the registry lets call the outbound broker in this stage. */
+/** Our identities the registry lets call the outbound broker in this stage: AWS by what IAM compares, GCP by e-mail. */
 const callerSets = new WeakMap<RegistryIdentities, Map<string, Set<string>>>();
 function ourCallers(registry: RegistryIdentities, stack: string): Set<string> {
     if (!callerSets.has(registry)) callerSets.set(registry, new Map());
     const byStack = callerSets.get(registry)!;
-    if (!byStack.has(stack)) byStack.set(stack, new Set(registry.outbound.flatMap((o) => [...(o.callers[stack]?.aws ?? []), ...(o.callers[stack]?.gcp ?? [])])));
+    if (!byStack.has(stack)) {
+        const keys = registry.outbound.flatMap((o) => [
+            ...(o.callers[stack]?.aws ?? []).map((arn) => parseAwsIdentity(arn)).filter((id): id is AwsIdentity => !!id).map(awsIdentityKey),
+            ...(o.callers[stack]?.gcp ?? []).map((email) => `email:${email.toLowerCase()}`),
+        ]);
+        byStack.set(stack, new Set(keys));
+    }
     return byStack.get(stack)!;
 }
 
-/** Resource types whose inputs name who is trusted or granted (policies, trusts, members, federation). */
-const GRANTING = /^(aws:(iam\/role:Role|s3\/bucketPolicy|apigateway\/restApi(Policy)?:|lambda\/permission|secretsmanager\/secretPolicy)|gcp:.*(IamPolicy|IamBinding|IamMember|IAMPolicy|IAMBinding|IAMMember)|gcp:iam\/workloadIdentityPoolProvider|gcp:endpoints\/service)/;
+/** Resource types whose inputs name who is trusted or granted: every type the other rules read principals from. */
+const WIF_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider";
+const ENDPOINTS = "gcp:endpoints/service:Service";
+const grantsAccess = (type: string) =>
+    type in RESOURCE_POLICY_PROPERTIES || PRINCIPAL_PROPERTY_TYPES.has(type) || isGcpIamType(type) || type === WIF_PROVIDER || type === ENDPOINTS;
 
 /**
- * Every principal, account and federated subject a granting resource names is
- * one the registry lists for an environment this stage accepts, one of our
- * own (the stage's account and project, the outbound callers listed for this
- * stage), or a service. A principal added by hand, or by a bug, that no
- * registry entry explains is refused.
+ * Whether every Allow statement of the resource's policy that names this
+ * account root pins `aws:PrincipalArn` to exact ARNs that `allowed` accepts:
+ * then the root admits only those (the form partner-access renders). A root
+ * named anywhere else (a Lambda permission, a condition) is unpinned.
+ */
+function rootPinned(args: { type: string; props: Record<string, any> }, account: string, allowed: (id: AwsIdentity) => boolean): boolean {
+    const policy = resourcePolicy(args);
+    if (!policy) return false;
+    const parsed = parsePolicy(policy.doc);
+    if ("error" in parsed) return false;
+    const names = (st: NormalStatement) => principalsOfKind(st.principal, "aws").some((p) => p === account || p === `arn:aws:iam::${account}:root`);
+    const naming = parsed.statements.filter((st) => isAllow(st) && names(st));
+    return naming.length > 0 && naming.every((st) => {
+        const pinned = pinnedValues(st, "aws:PrincipalArn");
+        return !!pinned && pinned.length > 0 && pinned.every((v) => {
+            const id = exact(v) ? parseAwsIdentity(v) : undefined;
+            return !!id && id.kind !== "root" && allowed(id);
+        });
+    });
+}
+
+/**
+ * Every principal, account and federated subject a grant, trust or federation
+ * names is one the registry lists for an environment this stage accepts, one
+ * of our own (the stage's account and project), or an outbound caller listed
+ * for this stage. An account root passes only if the registry lists the root
+ * itself, or if each statement naming it pins the ARNs it admits to listed
+ * ones. A principal added by hand, or by a bug, that no registry entry
+ * explains is refused.
  */
 export const principalsFromRegistry: ResourceValidationPolicy = {
     name: "principals-from-registry",
-    description: "Grants and trusts name only identities the registry lists for an environment this stage accepts, our own account and project, " +
-        "and the outbound callers listed for this stage. Remediation: list the identity in partners.yaml (reviewed), or remove it.",
+    description: "Grants, trusts and federation name only identities the registry lists for an environment this stage accepts, our own account and project, " +
+        "and the outbound callers listed for this stage; an account root only if listed itself or pinned (aws:PrincipalArn) to listed roles. " +
+        "GCP members other than listed or own service accounts (user:, group:, principal://, ...) are refused. Remediation: list the identity in partners.yaml (reviewed), or remove it.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
-        if (!GRANTING.test(args.type)) return;
+        if (!grantsAccess(args.type)) return;
         const stage = stageOf();
         if (!stage) return;
         if ("error" in stage) return report(`cannot check principals against the registry: ${stage.error}.`);
+        if (stage.accepted.length === 0) return report("cannot check principals against the registry: the stack's config names no accepted environment (partner-access:acceptedEnvironments).");
         const ctx = stackContext();
         const ourAccount = ctx.config["partner-access:awsAccountId"];
         const ourProject = ctx.config["partner-access:gcpProject"];
         const callers = ourCallers(stage.registry, stage.stack);
+        const envs = stage.accepted.join(", ");
+        const listedFor = (n: { aws?: AwsIdentity; gcp?: string }) => candidates(stage.registry, n).filter((i) => stage.accepted.includes(i.environment));
+        const awsAllowed = (id: AwsIdentity) =>
+            id.account === ourAccount || callers.has(awsIdentityKey(id)) || listedFor({ aws: id }).some((i) => i.aws && covers(i.aws, id));
+        const ourEmail = (email: string) => !!ourProject && email.endsWith(`@${ourProject.toLowerCase()}.iam.gserviceaccount.com`);
         for (const n of namedIdentities(args.props)) {
-            const listed = candidates(stage.registry, n).filter((i) => stage.accepted.includes(i.environment));
             if (n.aws) {
-                if (n.aws.account === ourAccount || callers.has(n.aws.arn)) continue;
-                // An account root stands for the pinned principals of its statement (aws:PrincipalArn): the account must be a partner's.
-                const ok = n.aws.kind === "root" ? listed.length > 0 : listed.some((i) => i.aws && covers(i.aws, n.aws!));
-                if (!ok) report(`${args.type} ${args.name} names ${n.text}, which no identity the registry lists for ${stage.accepted.join(", ")} covers.`);
+                const ok = n.aws.kind === "root"
+                    ? n.aws.account === ourAccount || listedFor(n).some((i) => i.aws?.kind === "root") || rootPinned(args, n.aws.account, awsAllowed)
+                    : awsAllowed(n.aws);
+                if (!ok) report(`${args.type} ${args.name} names ${n.text}, which ${n.aws.kind === "root" ? "is an account root neither listed itself nor pinned to roles listed" : "no identity the registry lists"} for ${envs}${n.aws.kind === "root" ? "" : " covers"}.`);
             } else if (n.gcp) {
                 const email = n.gcp.startsWith("email:") ? n.gcp.slice(6) : undefined;
-                if (email && (email.endsWith(`@${ourProject}.iam.gserviceaccount.com`) || callers.has(email))) continue;
-                if (listed.length === 0) report(`${args.type} ${args.name} names ${n.text}, which the registry does not list for ${stage.accepted.join(", ")}.`);
+                if (email && (ourEmail(email) || callers.has(n.gcp))) continue;
+                if (listedFor(n).length === 0) report(`${args.type} ${args.name} names ${n.text}, which the registry does not list for ${envs}.`);
             }
+        }
+        // Members the text scan cannot recognise as identities: users, groups, single WIF subjects, other kinds of accounts.
+        const read = gcpGrants(args.type, args.props);
+        if ("error" in read) return; // reported by no-public-gcp-members
+        for (const g of read.grants) {
+            const [kind, rest = ""] = [g.member.slice(0, g.member.indexOf(":") + 1).toLowerCase(), g.member.slice(g.member.indexOf(":") + 1)];
+            if (/^(allUsers|allAuthenticatedUsers)$/i.test(g.member) || kind === "domain:") continue; // public: no-public-gcp-members
+            if (kind === "principalset:") continue; // one exact AWS role (read above) or refused by gcp-members-exact
+            if (kind === "serviceaccount:") {
+                const email = rest.toLowerCase();
+                if (ourEmail(email) || callers.has(`email:${email}`) || listedFor({ gcp: `email:${email}` }).length > 0) continue;
+            }
+            report(`${args.type} ${args.name} grants ${g.role ?? "a role"} to ${g.member}, which the registry does not list for ${envs}.`);
         }
     },
 };
