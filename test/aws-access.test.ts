@@ -4,7 +4,7 @@
  * its plan, at the time asked, and nobody else anything.
  */
 import { strict as assert } from "assert";
-import { Decision, decide } from "../tools/access/iam-eval";
+import { Decision, decide, decideAll } from "../tools/access/iam-eval";
 import { AwsCaller, AwsTarget, awsCallers, awsRequest } from "../tools/access/aws-review";
 import { rendered } from "../tools/access/rendered";
 import { sampleRegistryObject } from "./support/fixtures";
@@ -131,7 +131,7 @@ describe("AWS access over time: the rendered policies alone enforce each window"
 });
 
 describe("the evaluator's speed-ups change no answer", () => {
-    it("localeCompare through a cached collator equals the built-in, for every locale and option (property, seeded)", async () => {
+    it("localeCompare through a cached collator equals the built-in, for every locale and option, including the ones a cache could confuse (property, seeded)", async () => {
         const { builtinLocaleCompare } = await import("../tools/access/evaluator-speedups");
         await decide({ principal: "anonymous", action: "s3:GetObject", resource: "arn:aws:s3:::b/k", resourceAccount: "111111111111" }); // installs them
         assert.notEqual(String.prototype.localeCompare, builtinLocaleCompare, "installed");
@@ -141,9 +141,39 @@ describe("the evaluator's speed-ups change no answer", () => {
         const word = () => Array.from({ length: rand(6) }, () => alphabet[rand(alphabet.length)]).join("");
         const options: (Intl.CollatorOptions | undefined)[] = [undefined, {}, { sensitivity: "base" }, { sensitivity: "accent" }, { sensitivity: "case" }, { sensitivity: "variant" }, { sensitivity: "accent", numeric: true }, { caseFirst: "upper" }, { ignorePunctuation: true }];
         const locales = [undefined, "en", "tr", "de", "sv"];
+        // Calls a cache could confuse: values alike as JSON or text but not to Intl, objects, non-strings, invalid locales.
+        const tricky: any[] = [
+            { numeric: "false" }, { numeric: false }, { numeric: NaN }, { numeric: Infinity }, { numeric: 0 }, { numeric: "" }, { numeric: undefined },
+            { sensitivity: "base", extra: 1 }, { sensitivity: { toString: () => "base" } }, { sensitivity: { toString: () => "variant" } },
+            Object.create({ sensitivity: "base" }), { sensitivity: "bogus" }, null, "x", 5,
+        ];
+        const outcome = (f: () => number) => { try { return Math.sign(f()); } catch (e) { return (e as Error).constructor.name; } };
+        const same = (self: unknown, b: unknown, l: unknown, o: unknown) =>
+            assert.equal(outcome(() => (String.prototype.localeCompare as any).call(self, b, l, o)), outcome(() => (builtinLocaleCompare as any).call(self, b, l, o)),
+                `${String(self)} vs ${String(b)} (${String(l)}, ${JSON.stringify(o)})`);
+        for (const o of tricky) for (const [a, b] of [["10", "9"], ["a", "A"], ["a", "á"], ["a-b", "ab"]]) same(a, b, "en", o);
         for (let i = 0; i < 4000; i++) {
             const [a, b, o, l] = [word(), word(), options[rand(options.length)], locales[rand(locales.length)]];
-            assert.equal(Math.sign(a.localeCompare(b, l, o)), Math.sign(builtinLocaleCompare.call(a, b, l, o)), `${JSON.stringify(a)} vs ${JSON.stringify(b)} (${l}, ${JSON.stringify(o)})`);
+            same(a, b, l, o);
+            same(a, b, locales[rand(locales.length)], tricky[rand(tricky.length)]);
         }
+        // Options read through a getter are read on every call, as the built-in reads them.
+        let sensitivity = "base";
+        const live = { get sensitivity() { return sensitivity; } } as Intl.CollatorOptions;
+        assert.equal("a".localeCompare("A", "en", live), 0);
+        sensitivity = "variant";
+        assert.notEqual("a".localeCompare("A", "en", live), 0);
+        for (const l of ["", "not a tag!", ["en", "tr"], []]) same("a", "B", l, undefined);
+        for (const self of [null, undefined, 5, new String("a"), { toString: () => "b" }]) same(self, "a", undefined, undefined);
+        same("a", { toString: () => "b" }, "en", { sensitivity: "base" });
+    });
+
+    it("a document is decided by its content: changing one after a decision is refused, and a new one with other content gets its own answer", async () => {
+        const ask = (policy: unknown) => decideAll([{ principal: "arn:aws:iam::111111111111:role/r", action: "s3:GetObject", resource: "arn:aws:s3:::b/k", resourceAccount: "111111111111", identityPolicies: [policy] }]);
+        const allow = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }] };
+        assert.deepEqual(await ask(allow), ["Allowed"]);
+        assert.throws(() => { (allow.Statement[0] as any).Effect = "Deny"; }, TypeError, "a decided document cannot change under its answer");
+        assert.deepEqual(await ask({ ...allow, Statement: [{ ...allow.Statement[0], Effect: "Deny" }] }), ["ExplicitlyDenied"]);
+        assert.deepEqual(await ask(JSON.parse(JSON.stringify(allow))), ["Allowed"]);
     });
 });

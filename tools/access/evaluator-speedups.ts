@@ -22,25 +22,39 @@ import * as path from "path";
 const builtin = String.prototype.localeCompare;
 const collators = new Map<string, Intl.Collator>();
 
-function cacheKey(locales: unknown, options: unknown): string | undefined {
-    if (locales !== undefined && typeof locales !== "string") return undefined;
-    let key = `${locales ?? ""}|`;
-    if (options === undefined) return key;
+/** The options Intl.Collator reads (ECMA-402, Intl.Collator constructor); any other property is ignored by it. */
+const COLLATOR_OPTIONS = ["usage", "localeMatcher", "collation", "numeric", "caseFirst", "sensitivity", "ignorePunctuation"] as const;
+
+/**
+ * The cache key of a call, or undefined when the call is not one whose
+ * collator is certainly the same as another's: then the built-in answers it.
+ * Only plain strings, a locale given as one non-empty string (or none), and
+ * options that are a plain object of own data properties with primitive
+ * values (strings, booleans, numbers); each option keyed
+ * with its type, since `numeric: "false"` and `numeric: false` differ
+ * (and as text, since NaN and Infinity do too).
+ */
+function cacheKey(self: unknown, that: unknown, locales: unknown, options: unknown): string | undefined {
+    if (typeof self !== "string" || typeof that !== "string") return undefined;
+    if (locales !== undefined && (typeof locales !== "string" || locales === "")) return undefined;
+    if (options === undefined) return JSON.stringify([locales ?? null]);
     if (typeof options !== "object" || options === null || Object.getPrototypeOf(options) !== Object.prototype) return undefined;
-    for (const k in options) {
-        const v = (options as Record<string, unknown>)[k];
-        if (v !== undefined && typeof v !== "string" && typeof v !== "boolean" && typeof v !== "number") return undefined;
-        key += `${k}=${String(v)};`;
-    }
-    return key;
+    const props = Object.getOwnPropertyDescriptors(options);
+    if (Object.values(props).some((d) => !("value" in d))) return undefined; // a getter may answer differently each time
+    // Objects convert through their own toString (two may print alike); symbols cannot convert.
+    if (COLLATOR_OPTIONS.some((k) => k in props && !["string", "boolean", "number", "undefined"].includes(typeof props[k].value))) return undefined;
+    return JSON.stringify([locales ?? null, ...COLLATOR_OPTIONS.map((k) => (k in props ? [typeof props[k].value, String(props[k].value)] : null))]);
 }
 
 function localeCompare(this: string, that: string, locales?: string | string[], options?: Intl.CollatorOptions): number {
-    const key = cacheKey(locales, options);
+    const key = cacheKey(this, that, locales, options);
     if (key === undefined) return builtin.call(this, that, locales, options);
     let collator = collators.get(key);
-    if (!collator) collators.set(key, (collator = new Intl.Collator(locales, options)));
-    return collator.compare(String(this), String(that));
+    if (!collator) {
+        if (collators.size > 1_000) collators.clear();
+        collators.set(key, (collator = new Intl.Collator(locales, options)));
+    }
+    return collator.compare(this, that);
 }
 
 /** A module of the evaluator by its path inside the package, or undefined if a release moved it. */

@@ -63,11 +63,20 @@ const POOL_THRESHOLD = 400;
  * Policy documents by content, each given a number once per process: a
  * request names its documents by number, so 45,000 requests at 1,000
  * partners do not carry 45,000 copies of the bucket policy (to the workers,
- * and in the keys below). Objects already seen are looked up by identity.
+ * and in the keys below). Objects already seen are looked up by identity,
+ * and frozen when first seen so that identity keeps standing for content: a
+ * caller changing a document afterwards gets a TypeError, never a decision
+ * about the document as it was.
  */
-const documentIds = new Map<string, number>();
-const documents: unknown[] = [];
-const idOfObject = new WeakMap<object, number>();
+let documentIds = new Map<string, number>();
+let documents: unknown[] = [];
+let idOfObject = new WeakMap<object, number>();
+
+function deepFreeze(v: unknown): void {
+    if (typeof v !== "object" || v === null || Object.isFrozen(v)) return;
+    Object.freeze(v);
+    for (const child of Object.values(v)) deepFreeze(child);
+}
 
 function documentId(d: unknown): number {
     if (typeof d === "object" && d !== null) {
@@ -81,7 +90,10 @@ function documentId(d: unknown): number {
         documents.push(JSON.parse(json));
         documentIds.set(json, id);
     }
-    if (typeof d === "object" && d !== null) idOfObject.set(d, id);
+    if (typeof d === "object" && d !== null) {
+        deepFreeze(d);
+        idOfObject.set(d, id);
+    }
     return id;
 }
 
@@ -103,15 +115,19 @@ export function expand(c: CompactRequest, docs: unknown[]): Request {
  * Decisions already made in this process: a request is a pure function of
  * its principal, action, resource, context and documents, so the base and
  * the head of a diff, or a document changed in one place, re-evaluate only
- * what differs. Bounded: cleared when it grows past this.
+ * what differs. Bounded: cleared, with the documents its keys number, when
+ * it grows past this.
  */
 const decided = new Map<string, Decision>();
 const DECIDED_MAX = 200_000;
 
 /** Decides many requests, identical ones once, on worker threads when there are many. */
 export async function decideAll(requests: Request[], progress?: (m: string) => void): Promise<Decision[]> {
+    if (decided.size > DECIDED_MAX) {
+        decided.clear();
+        [documentIds, documents, idOfObject] = [new Map(), [], new WeakMap()];
+    }
     const keys = requests.map((r) => JSON.stringify(compact(r)));
-    if (decided.size > DECIDED_MAX) decided.clear();
     const unique = [...new Set(keys)].filter((k) => !decided.has(k));
     const workers = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 4));
     if (unique.length < POOL_THRESHOLD || workers === 1) {
