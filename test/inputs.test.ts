@@ -310,6 +310,20 @@ describe("the command line", () => {
         assert.equal(stderr, "");
     });
 
+    it("says so and exits 3 when the report cannot be written (a full disk), rather than exiting clean", async () => {
+        const { spawn } = await import("child_process");
+        const fs = await import("fs");
+        const full = fs.openSync("/dev/full", "w");
+        const script = `require(${JSON.stringify(path.join(ROOT, "tools", "cli.ts"))}).stopQuietlyWhenReaderLeaves(); process.stdout.write("report\\n"); setTimeout(() => process.exit(0), 2000);`;
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: ROOT, stdio: ["ignore", full, "pipe"] });
+        fs.closeSync(full);
+        let stderr = "";
+        child.stderr!.on("data", (d) => (stderr += d));
+        const code = await new Promise((r) => child.on("close", r));
+        assert.equal(code, 3);
+        assert.match(stderr, /cannot write the report: .*ENOSPC/);
+    });
+
     it("has --help for every command", () => {
         const cli = program();
         for (const cmd of cli.commands) {

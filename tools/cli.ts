@@ -153,25 +153,30 @@ export function run(argv: string[]): void {
 }
 
 /**
+ * `partner-access access | head -1`: once the reader has gone, writing fails with EPIPE (Node ignores
+ * SIGPIPE), which would surface as a crash and a stack trace. Stop as a shell's SIGPIPE-killed process
+ * does, with status 141: not "clean", as the report was not finished. Any other failure to write (a
+ * full disk) is an error: said on the other stream, exit 3.
+ */
+export function stopQuietlyWhenReaderLeaves(): void {
+    for (const [stream, other] of [[process.stdout, process.stderr], [process.stderr, process.stdout]] as const) {
+        stream.on("error", (e: NodeJS.ErrnoException) => {
+            if (e.code === "EPIPE") process.exit(141);
+            try {
+                other.write(`partner-access: cannot write the report: ${e.message}\n`);
+            } finally {
+                process.exit(3);
+            }
+        });
+    }
+}
+
+/**
  * Exits once stdout and stderr are drained: writes to a pipe are asynchronous
  * in Node, and process.exit() drops what is still queued (a review piped
  * into `tee` or a CI log lost its last 20 KB at 100 partners). A write's
  * callback runs once it and everything queued before it are flushed.
  */
-/**
- * `partner-access access | head -1`: once the reader has gone, writing fails with EPIPE (Node ignores
- * SIGPIPE), which would surface as a crash and a stack trace. Stop as a shell's SIGPIPE-killed process
- * does, with status 141: not "clean", as the report was not finished.
- */
-export function stopQuietlyWhenReaderLeaves(): void {
-    for (const stream of [process.stdout, process.stderr]) {
-        stream.on("error", (e: NodeJS.ErrnoException) => {
-            if (e.code === "EPIPE") process.exit(141);
-            throw e;
-        });
-    }
-}
-
 export function exitWhenDrained(code: number): void {
     process.exitCode = code;
     process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
