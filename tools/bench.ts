@@ -152,6 +152,14 @@ export function benchProject(stack: string): string {
 
 export function benchRow(project: string, stack: string, count: number, cdkNodePath?: string): BenchRow {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "partner-access-bench-"));
+    try {
+        return benchRowIn(dir, project, stack, count, cdkNodePath);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+function benchRowIn(dir: string, project: string, stack: string, count: number, cdkNodePath?: string): BenchRow {
     const registry = path.join(dir, `registry-${count}.yaml`);
     fs.writeFileSync(registry, generateRegistryYaml({ count }));
     const synth = timed(project, ["synth", "--stack", stack, "--registry", registry, "--out", dir, "--at", AT]);
@@ -164,7 +172,6 @@ export function benchRow(project: string, stack: string, count: number, cdkNodeP
     if (!cells) throw new Error(`access of ${count} partners failed:\n${access.stderr}`);
     const largest = largestDocuments(project, stack, registry);
     const compared = cdkNodePath ? compareWithCdk(project, stack, count, dir, cdkNodePath) : {};
-    fs.rmSync(dir, { recursive: true, force: true });
     return {
         partners: count, resources, resourcesPerPartner: +(resources / count).toFixed(2),
         synth: { seconds: synth.seconds, peakMiB: synth.peakMiB },
@@ -179,22 +186,25 @@ export async function benchCommand(o: { sizes: string; stack: string; withCdk?: 
     const rows: BenchRow[] = [];
     const cdkNodePath = o.withCdk ? ensureCdk() : undefined;
     const project = benchProject(o.stack);
-    console.log(`stack ${o.stack} (awsRoleQuota ${AWS_ROLE_QUOTA.max}), ${os.cpus().length} cores, node ${process.version} (wall time includes process start and module loading)\n`);
-    console.log("partners  resources  per partner  synth s  synth MiB  access s  access MiB  cells");
-    for (const n of sizes) {
-        process.stderr.write(`partner-access: bench ${n} partners\n`);
-        const r = benchRow(project, o.stack, n, cdkNodePath);
-        rows.push(r);
-        console.log(`${String(r.partners).padStart(8)}  ${String(r.resources).padStart(9)}  ${String(r.resourcesPerPartner).padStart(11)}  ${String(r.synth.seconds).padStart(7)}  ${String(r.synth.peakMiB).padStart(9)}  ${String(r.access.seconds).padStart(8)}  ${String(r.access.peakMiB).padStart(10)}  ${r.access.cells}`);
+    try {
+        console.log(`stack ${o.stack} (awsRoleQuota ${AWS_ROLE_QUOTA.max}), ${os.cpus().length} cores, node ${process.version} (wall time includes process start and module loading)\n`);
+        console.log("partners  resources  per partner  synth s  synth MiB  access s  access MiB  cells");
+        for (const n of sizes) {
+            process.stderr.write(`partner-access: bench ${n} partners\n`);
+            const r = benchRow(project, o.stack, n, cdkNodePath);
+            rows.push(r);
+            console.log(`${String(r.partners).padStart(8)}  ${String(r.resources).padStart(9)}  ${String(r.resourcesPerPartner).padStart(11)}  ${String(r.synth.seconds).padStart(7)}  ${String(r.synth.peakMiB).padStart(9)}  ${String(r.access.seconds).padStart(8)}  ${String(r.access.peakMiB).padStart(10)}  ${r.access.cells}`);
+        }
+        const last = rows[rows.length - 1];
+        console.log(`\nlargest document of each kind at ${last.partners} partners:`);
+        for (const [kind, d] of Object.entries(last.largest)) console.log(`  ${kind.padEnd(24)} ${String(d.size).padStart(9)} / ${d.limit}  (${((100 * d.size) / d.limit).toFixed(1)}%)`);
+        if (o.withCdk) printCdkComparison(rows);
+        fs.mkdirSync(path.join(PROJECT_DIR, "out"), { recursive: true });
+        const cdk = o.withCdk ? { cdkPackages: CDK_PACKAGES, cdkRounds: CDK_ROUNDS } : {};
+        fs.writeFileSync(path.join(PROJECT_DIR, "out", "bench.json"), JSON.stringify({ stack: o.stack, node: process.version, cores: os.cpus().length, ...cdk, rows }, null, 2) + "\n");
+    } finally {
+        fs.rmSync(project, { recursive: true, force: true });
     }
-    const last = rows[rows.length - 1];
-    console.log(`\nlargest document of each kind at ${last.partners} partners:`);
-    for (const [kind, d] of Object.entries(last.largest)) console.log(`  ${kind.padEnd(24)} ${String(d.size).padStart(9)} / ${d.limit}  (${((100 * d.size) / d.limit).toFixed(1)}%)`);
-    if (o.withCdk) printCdkComparison(rows);
-    fs.mkdirSync(path.join(PROJECT_DIR, "out"), { recursive: true });
-    const cdk = o.withCdk ? { cdkPackages: CDK_PACKAGES, cdkRounds: CDK_ROUNDS } : {};
-    fs.writeFileSync(path.join(PROJECT_DIR, "out", "bench.json"), JSON.stringify({ stack: o.stack, node: process.version, cores: os.cpus().length, ...cdk, rows }, null, 2) + "\n");
-    fs.rmSync(project, { recursive: true, force: true });
     console.log("\nwritten to out/bench.json");
 }
 
