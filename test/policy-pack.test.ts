@@ -169,6 +169,15 @@ describe("policy pack rules", () => {
             refuses("service-principals-conditioned", [res("aws:lambda/permission:Permission", { action: "lambda:InvokeFunction", principal: "events.amazonaws.com", function: "f" })], /no sourceArn/);
             passes("service-principals-conditioned", [res("aws:lambda/permission:Permission", { action: "lambda:InvokeFunction", principal: "events.amazonaws.com", function: "f", sourceArn: "arn:aws:events:eu-west-1:222222222222:rule/r" })]);
         });
+        it("in a stack, refuses a source pinned to another account: that account's service would act through the grant", () => {
+            const prod: Run = { stack: "prod" }; // our account: 222222222222
+            for (const condition of [{ StringEquals: { "aws:SourceAccount": "999999999999" } }, { ArnLike: { "aws:SourceArn": "arn:aws:cloudtrail:eu-west-1:999999999999:trail/t" } }]) {
+                refuses("service-principals-conditioned", [res("aws:s3/bucketPolicy:BucketPolicy", { bucket: "b", policy: doc({ Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Resource: "arn:aws:s3:::b/*", Condition: condition }) })], /our account is 222222222222/, prod);
+            }
+            refuses("service-principals-conditioned", [res("aws:lambda/permission:Permission", { action: "lambda:InvokeFunction", principal: "events.amazonaws.com", function: "f", sourceAccount: "999999999999" })], /another account/, prod);
+            passes("service-principals-conditioned", [res("aws:lambda/permission:Permission", { action: "lambda:InvokeFunction", principal: "events.amazonaws.com", function: "f", sourceAccount: "222222222222" })], prod);
+            passes("service-principals-conditioned", [role(trust({ StringEquals: { "aws:SourceAccount": "222222222222" } }))], prod);
+        });
         it("lets through API Gateway's CloudWatch logging role, recognised by what it is, and nothing that merely resembles it", () => {
             const documented = trust(undefined, "apigateway.amazonaws.com");
             for (const form of forms(documented)) passes("service-principals-conditioned", [role(form)]);
@@ -225,6 +234,10 @@ describe("policy pack rules", () => {
             refuses("api-methods-authenticated", [res("aws:apigatewayv2/route:Route", { apiId: "a", routeKey: "GET /x" })], /NONE by default/);
             refuses("api-methods-authenticated", [res("aws:apigatewayv2/route:Route", { apiId: "a", routeKey: "GET /x", authorizationType: "NONE" })]);
             passes("api-methods-authenticated", [res("aws:apigatewayv2/route:Route", { apiId: "a", routeKey: "GET /x", authorizationType: "AWS_IAM" })]);
+            // An authorizer of our own choosing is not SigV4: a JWT authorizer trusting accounts.google.com admits every Google account.
+            refuses("api-methods-authenticated", [res("aws:apigateway/method:Method", { httpMethod: "GET", authorization: "CUSTOM", authorizerId: "a" })], /not SigV4-signed/);
+            refuses("api-methods-authenticated", [res("aws:apigateway/method:Method", { httpMethod: "GET", authorization: "COGNITO_USER_POOLS" })], /not SigV4-signed/);
+            refuses("api-methods-authenticated", [res("aws:apigatewayv2/route:Route", { apiId: "a", routeKey: "GET /x", authorizationType: "JWT", authorizerId: "google" })], /not SigV4-signed/);
             refuses("api-methods-authenticated", [res("aws:lambda/functionUrl:FunctionUrl", { functionName: "f", authorizationType: "NONE" })]);
             passes("api-methods-authenticated", [res("aws:lambda/functionUrl:FunctionUrl", { functionName: "f", authorizationType: "AWS_IAM" })]);
             refuses("api-methods-authenticated", [res("aws:lambda/permission:Permission", { function: "f", action: "lambda:InvokeFunctionUrl", principal: "210987654321", functionUrlAuthType: "NONE" })]);
@@ -516,6 +529,25 @@ describe("policy pack rules", () => {
                 refuses("principals-from-registry", [member(m)], /does not list/, prod);
             }
         });
+        it("refuses principals it cannot read as listed identities: other kinds and partitions, canonical users, numbers, other identity providers", () => {
+            for (const principal of [{ AWS: "arn:aws:sts::210987654321:federated-user/ci" }, { AWS: "arn:aws-cn:iam::999988887777:role/x" }, { AWS: "arn:aws-us-gov:iam::999988887777:root" },
+                { CanonicalUser: "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be" }, { AWS: 999988887777 }]) {
+                refuses("principals-from-registry", [res("aws:s3/bucketPolicy:BucketPolicy", { bucket: "b", policy: JSON.stringify(doc(allow(principal))) })], undefined, prod);
+            }
+            for (const provider of ["arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com", "cognito-identity.amazonaws.com", "arn:aws:iam::222222222222:saml-provider/okta"]) {
+                refuses("principals-from-registry", [trust({ Federated: provider }, { StringEquals: { "token.actions.githubusercontent.com:sub": "repo:attacker/x:ref:refs/heads/main" } })], /federates only Google/, prod);
+            }
+        });
+        it("reads a REST API's policy from its OpenAPI body too (x-amazon-apigateway-policy applies when policy is unset)", () => {
+            const body = (principal: unknown) => JSON.stringify({ swagger: "2.0", info: { title: "t", version: "1" }, paths: {}, "x-amazon-apigateway-policy": doc({ Effect: "Allow", Principal: principal, Action: "execute-api:Invoke", Resource: "*" }) });
+            refuses("no-wildcard-principals", [res("aws:apigateway/restApi:RestApi", { name: "api", body: body("*") })], /body x-amazon-apigateway-policy/);
+            refuses("principals-from-registry", [res("aws:apigateway/restApi:RestApi", { name: "api", body: body({ AWS: "999988887777" }) })], /999988887777/, prod);
+            refuses("principals-from-registry", [res("aws:apigateway/restApi:RestApi", { name: "api", body: `swagger: "2.0"\npaths: {}\nx-amazon-apigateway-policy:\n  Statement:\n    - Effect: Allow\n      Principal: {AWS: "999988887777"}\n      Action: execute-api:Invoke\n      Resource: "*"\n` })], /999988887777/, prod);
+        });
+        it("compares the IAM grantee of an S3 Access Grant with the registry", () => {
+            refuses("principals-from-registry", [res("aws:s3control/accessGrant:AccessGrant", { accessGrantsLocationId: "l", permission: "READ", grantee: { granteeType: "IAM", granteeIdentifier: "arn:aws:iam::999988887777:role/x" } })], /999988887777/, prod);
+            passes("principals-from-registry", [res("aws:s3control/accessGrant:AccessGrant", { accessGrantsLocationId: "l", permission: "READ", grantee: { granteeType: "IAM", granteeIdentifier: "arn:aws:iam::210987654322:role/acme-exchange" } })], prod);
+        });
         it("accepts a root pinned to listed roles (as rendered for direct partners), and our own callers whatever the role path", () => {
             passes("principals-from-registry", [trust({ AWS: ["arn:aws:iam::333333333334:root", "arn:aws:iam::210987654322:root"] }, { ArnEquals: { "aws:PrincipalArn": ["arn:aws:iam::333333333334:role/exchange/globex-prod", "arn:aws:iam::210987654322:role/acme-exchange"] } })], prod);
             passes("principals-from-registry", [member("serviceAccount:partner-access-prod-esp@example-partner-prod.iam.gserviceaccount.com")], prod);
@@ -526,6 +558,25 @@ describe("policy pack rules", () => {
             passes("principals-from-registry", [member("serviceAccount:globex-files@globex-prod.iam.gserviceaccount.com")], prod);
             passes("principals-from-registry", [trust({ AWS: "arn:aws:iam::222222222222:role/orders-sync" }), member("serviceAccount:broker@example-partner-prod.iam.gserviceaccount.com")], prod);
             passes("principals-from-registry", [trust({ AWS: "arn:aws:iam::999988887777:role/stranger" })]);
+        });
+    });
+
+    describe("ways into the bucket's data beside its policy", () => {
+        it("s3-acls-disabled: refuses ownership that keeps ACLs, and any ACL other than private", () => {
+            refuses("s3-acls-disabled", [res("aws:s3/bucketOwnershipControls:BucketOwnershipControls", { bucket: "b", rule: { objectOwnership: "ObjectWriter" } })], /ACLs stay in effect/);
+            refuses("s3-acls-disabled", [res("aws:s3/bucketAcl:BucketAcl", { bucket: "b", accessControlPolicy: { owner: { id: "o" }, grants: [{ grantee: { type: "CanonicalUser", id: "79a59df9" }, permission: "READ" }] } })], /ACL grant/);
+            refuses("s3-acls-disabled", [res("aws:s3/bucketAcl:BucketAcl", { bucket: "b", acl: "authenticated-read" })], /authenticated-read/);
+            passes("s3-acls-disabled", [res("aws:s3/bucketOwnershipControls:BucketOwnershipControls", { bucket: "b", rule: { objectOwnership: "BucketOwnerEnforced" } }), res("aws:s3/bucketAcl:BucketAcl", { bucket: "b", acl: "private" })]);
+        });
+        it("s3-replication-stays-ours: refuses replicating to another account's bucket, or to one whose owner is not stated", () => {
+            const replication = (destination: object) => res("aws:s3/bucketReplicationConfig:BucketReplicationConfig", { bucket: "b", role: "r", rules: [{ status: "Enabled", filter: { prefix: "partners/" }, destination }] });
+            refuses("s3-replication-stays-ours", [replication({ bucket: "arn:aws:s3:::attacker", account: "999999999999" })], /not ours/, { stack: "prod" });
+            refuses("s3-replication-stays-ours", [replication({ bucket: "arn:aws:s3:::attacker" })], /without destination.account/, { stack: "prod" });
+            passes("s3-replication-stays-ours", [replication({ bucket: "arn:aws:s3:::our-copy", account: "222222222222" })], { stack: "prod" });
+        });
+        it("s3-access-grants-iam-only: refuses directory users and groups", () => {
+            refuses("s3-access-grants-iam-only", [res("aws:s3control/accessGrant:AccessGrant", { permission: "READ", grantee: { granteeType: "DIRECTORY_GROUP", granteeIdentifier: "g" } })], /DIRECTORY_GROUP/);
+            passes("s3-access-grants-iam-only", [res("aws:s3control/accessGrant:AccessGrant", { permission: "READ", grantee: { granteeType: "IAM", granteeIdentifier: "arn:aws:iam::222222222222:role/r" } })]);
         });
     });
 

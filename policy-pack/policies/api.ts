@@ -56,8 +56,8 @@ export function unauthenticatedOperations(body: unknown): { operations: string[]
 
 export const apiMethodsAuthenticated: ResourceValidationPolicy = {
     name: "api-methods-authenticated",
-    description: "No API surface without authentication (Checkov CKV_AWS_59, cdk-nag APIG4): REST API methods with authorization NONE, operations of a REST or HTTP API " +
-        "OpenAPI body without a SigV4 (x-amazon-apigateway-authtype: awsSigv4) requirement, HTTP API routes with authorizationType NONE (the provider's default), " +
+    description: "No API surface without SigV4 authentication (Checkov CKV_AWS_59, cdk-nag APIG4): REST API methods and HTTP API routes whose authorization is not AWS_IAM (NONE, CUSTOM, COGNITO, JWT), operations of a REST or HTTP API " +
+        "OpenAPI body without a SigV4 (x-amazon-apigateway-authtype: awsSigv4) requirement (HTTP API routes default to NONE), " +
         "quick-create HTTP APIs (their default route has no auth), Lambda function URLs and URL permissions with auth type NONE. " +
         "Remediation: AWS_IAM (SigV4) everywhere, as partner-access renders every route.",
     enforcementLevel: "mandatory",
@@ -65,11 +65,13 @@ export const apiMethodsAuthenticated: ResourceValidationPolicy = {
         const p = args.props;
         switch (args.type) {
             case "aws:apigateway/method:Method":
-                if (String(p.authorization ?? "NONE").toUpperCase() === "NONE") report(`method ${p.httpMethod} has authorization NONE: anyone can call it.`);
+                // Not only NONE: a CUSTOM or Cognito authorizer admits whoever it admits, outside IAM and the API's resource policy principals.
+                if (String(p.authorization ?? "NONE").toUpperCase() !== "AWS_IAM") report(`method ${p.httpMethod} has authorization ${p.authorization ?? "NONE"}: ${String(p.authorization ?? "NONE").toUpperCase() === "NONE" ? "anyone can call it" : "callers are not SigV4-signed IAM principals"}.`);
                 return;
             case "aws:apigatewayv2/route:Route":
                 // @pulumi/aws apigatewayv2/route.d.ts: authorizationType "Defaults to `NONE`".
-                if (String(p.authorizationType ?? "NONE").toUpperCase() === "NONE") report(`route ${p.routeKey} has authorizationType ${p.authorizationType ?? "unset (NONE by default)"}: anyone can call it.`);
+                // A JWT authorizer trusting accounts.google.com admits every Google account holding a token for the audience.
+                if (String(p.authorizationType ?? "NONE").toUpperCase() !== "AWS_IAM") report(`route ${p.routeKey} has authorizationType ${p.authorizationType ?? "unset (NONE by default)"}: ${String(p.authorizationType ?? "NONE").toUpperCase() === "NONE" ? "anyone can call it" : "callers are not SigV4-signed IAM principals"}.`);
                 return;
             case "aws:lambda/functionUrl:FunctionUrl":
                 // Lambda: with NONE "your function's resource-based policy is always in effect and must grant public access".

@@ -1,9 +1,11 @@
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import * as YAML from "yaml";
 import {
     NormalStatement, coversEverythingUnder, exact, globMatch, isAllow, isDeny, isEveryone, lowerKeys, list, parsePolicy, pinnedValues,
     principalValues, principalsOfKind, wildcardPrincipal,
 } from "./documents";
 import { known } from "./exceptions";
+import { stackContext } from "./stack-context";
 import { GCP_UNIQUE_ID } from "./identifiers";
 
 /**
@@ -46,17 +48,35 @@ export const RESOURCE_POLICY_PROPERTIES: Record<string, string> = {
     "aws:codeartifact/repositoryPermissionsPolicy:RepositoryPermissionsPolicy": "policyDocument",
     "aws:codeartifact/domainPermissions:DomainPermissions": "policyDocument",
     "aws:mediastore/containerPolicy:ContainerPolicy": "policy",
+    "aws:s3control/accessGrantsInstanceResourcePolicy:AccessGrantsInstanceResourcePolicy": "policy",
 };
 
 /** Resource types whose `principal` input names who is granted (an account, an IAM principal, a service, or `*`). */
 export const PRINCIPAL_PROPERTY_TYPES = new Set(["aws:lambda/permission:Permission", "aws:lambda/layerVersionPermission:LayerVersionPermission"]);
 
-/** The resource's policy document and the property it came from, or undefined when it has none. */
-export function resourcePolicy(args: Pick<ResourceValidationArgs, "type" | "props">): { prop: string; doc: unknown } | undefined {
+/**
+ * Every policy document the resource carries, with where it came from. A REST
+ * API also takes one in its OpenAPI body (`x-amazon-apigateway-policy`), which
+ * applies when `policy` is not set (Terraform aws_api_gateway_rest_api: "If
+ * importing an OpenAPI specification via the body argument, this corresponds
+ * to the x-amazon-apigateway-policy extension"): both are read. A body that
+ * cannot be read is refused by api-methods-authenticated.
+ */
+export function resourcePolicies(args: Pick<ResourceValidationArgs, "type" | "props">): { prop: string; doc: unknown }[] {
     const prop = RESOURCE_POLICY_PROPERTIES[args.type];
-    if (!prop) return undefined;
-    const doc = args.props[prop];
-    return doc === undefined || doc === null || doc === "" ? undefined : { prop, doc };
+    if (!prop) return [];
+    const present = (doc: unknown) => doc !== undefined && doc !== null && doc !== "";
+    const out = present(args.props[prop]) ? [{ prop, doc: args.props[prop] }] : [];
+    if (args.type === "aws:apigateway/restApi:RestApi" && typeof args.props.body === "string") {
+        try {
+            const body = YAML.parse(args.props.body);
+            const inBody = typeof body === "object" && body !== null ? body["x-amazon-apigateway-policy"] : undefined;
+            if (present(inBody)) out.push({ prop: "body x-amazon-apigateway-policy", doc: inBody });
+        } catch {
+            // reported by api-methods-authenticated
+        }
+    }
+    return out;
 }
 
 export const noWildcardPrincipals: ResourceValidationPolicy = {
@@ -71,18 +91,21 @@ export const noWildcardPrincipals: ResourceValidationPolicy = {
             if (why) report(`${args.type.split(":").pop()} grants ${why}.`);
             return;
         }
-        const found = resourcePolicy(args);
-        if (!found) return;
-        const parsed = parsePolicy(found.doc);
-        if ("error" in parsed) return report(`${found.prop}: ${parsed.error}; it cannot be checked, so it is refused.`);
-        parsed.statements.forEach((s, i) => {
-            if (!isAllow(s)) return;
-            if (s.notPrincipal !== undefined) report(`${found.prop} statement ${i}: NotPrincipal with Allow grants everyone not listed.`);
-            for (const p of principalValues(s.principal)) {
-                const why = wildcardPrincipal(p);
-                if (why) report(`${found.prop} statement ${i} allows ${why}.`);
+        for (const found of resourcePolicies(args)) {
+            const parsed = parsePolicy(found.doc);
+            if ("error" in parsed) {
+                report(`${found.prop}: ${parsed.error}; it cannot be checked, so it is refused.`);
+                continue;
             }
-        });
+            parsed.statements.forEach((s, i) => {
+                if (!isAllow(s)) return;
+                if (s.notPrincipal !== undefined) report(`${found.prop} statement ${i}: NotPrincipal with Allow grants everyone not listed.`);
+                for (const p of principalValues(s.principal)) {
+                    const why = wildcardPrincipal(p);
+                    if (why) report(`${found.prop} statement ${i} allows ${why}.`);
+                }
+            });
+        }
     },
 };
 
@@ -189,20 +212,29 @@ export const s3DenyInsecureTransport: ResourceValidationPolicy = {
 const SERVICE = /^[a-z0-9.-]+\.amazonaws\.com(\.cn)?$/i;
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 
-/** An aws:SourceArn value that names resources of one account (or, for S3 buckets whose ARN has no account, one exact resource). */
-function sourceArnPins(v: string): boolean {
+/** The account an aws:SourceArn value names resources of, "" for an S3 bucket ARN (which has none), or undefined when it names no one account. */
+function sourceArnAccount(v: string): string | undefined {
     const parts = v.split(":");
-    if (parts.length < 6 || !/^arn$/i.test(parts[0])) return false;
-    return /^\d{12}$/.test(parts[4]) || (parts[4] === "" && exact(v));
+    if (parts.length < 6 || !/^arn$/i.test(parts[0])) return undefined;
+    if (/^\d{12}$/.test(parts[4])) return parts[4];
+    return parts[4] === "" && exact(v) ? "" : undefined;
 }
 
-/** True when a statement limits the calling service to our own resources (confused-deputy protection). */
-export function sourceConditioned(s: NormalStatement): boolean {
+/**
+ * True when a statement limits the calling service to resources of one
+ * account (confused-deputy protection), and, when `ourAccount` is known, to
+ * ours: a source pinned to another account lets that account's service act
+ * through the grant. An organisation id cannot be compared here and is
+ * accepted by its form.
+ */
+export function sourceConditioned(s: NormalStatement, ourAccount?: string): boolean {
     const ok = (key: string, test: (v: string) => boolean) => {
         const v = pinnedValues(s, key);
         return !!v && v.length > 0 && v.every(test);
     };
-    return ok("aws:SourceAccount", (v) => /^\d{12}$/.test(v)) || ok("aws:SourceOrgID", (v) => ORG_ID.test(v)) || ok("aws:SourceArn", sourceArnPins);
+    const ours = (account: string) => /^\d{12}$/.test(account) && (ourAccount === undefined || account === ourAccount);
+    return ok("aws:SourceAccount", ours) || ok("aws:SourceOrgID", (v) => ORG_ID.test(v)) ||
+        ok("aws:SourceArn", (v) => { const a = sourceArnAccount(v); return a === "" || (a !== undefined && ours(a)); });
 }
 
 const PUSH_TO_CLOUDWATCH = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs";
@@ -228,28 +260,37 @@ export const servicePrincipalsConditioned: ResourceValidationPolicy = {
     name: "service-principals-conditioned",
     description: "An AWS service principal allowed in a trust or resource policy (or a Lambda permission) is limited to our resources with aws:SourceAccount, " +
         "aws:SourceArn or aws:SourceOrgID: without it, the service acting for another customer can use the grant (the cross-service confused deputy, IAM User Guide). " +
-        "Built-in exception: API Gateway's CloudWatch logging role, whose documented trust has no condition. Remediation: add StringEquals aws:SourceAccount <our account>.",
+        "A source in another account than the stack's is refused too. Built-in exception: API Gateway's CloudWatch logging role, whose documented trust has no condition. Remediation: add StringEquals aws:SourceAccount <our account>.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
+        const ourAccount = stackContext().config["partner-access:awsAccountId"] || undefined;
+        const whose = ourAccount ? ` (our account is ${ourAccount})` : "";
         if (args.type === "aws:lambda/permission:Permission") {
             const principal = String(args.props.principal ?? "");
             // AddPermission: "If you specify a service, use SourceArn or SourceAccount to limit who can invoke the function through that service."
-            if (SERVICE.test(principal) && !args.props.sourceArn && !args.props.sourceAccount && !args.props.principalOrgId) {
+            if (!SERVICE.test(principal)) return;
+            // Read directly: an unknown value makes the SDK report the check as not runnable, not pass it.
+            const sourceAccount = args.props.sourceAccount;
+            const sourceArn = args.props.sourceArn;
+            if (!sourceArn && !sourceAccount && !args.props.principalOrgId) {
                 report(`Lambda permission for service ${principal} has no sourceArn, sourceAccount or principalOrgId: any customer's ${principal} resource could invoke the function.`);
+            } else if (ourAccount && ((typeof sourceAccount === "string" && sourceAccount !== ourAccount) ||
+                (typeof sourceArn === "string" && ![ourAccount, ""].includes(sourceArnAccount(sourceArn) ?? "?")))) {
+                report(`Lambda permission for service ${principal} is limited to another account's resources${whose}: that account's ${principal} could invoke the function.`);
             }
             return;
         }
-        const found = resourcePolicy(args);
-        if (!found) return;
-        const parsed = parsePolicy(found.doc);
-        if ("error" in parsed) return; // reported by no-wildcard-principals
-        if (isApiGatewayLoggingRole(args, parsed.statements)) return;
-        parsed.statements.forEach((s, i) => {
-            if (!isAllow(s)) return;
-            const services = principalsOfKind(s.principal, "service");
-            if (services.length > 0 && !sourceConditioned(s)) {
-                report(`${found.prop} statement ${i} allows service ${services.join(", ")} without an aws:SourceAccount, aws:SourceArn or aws:SourceOrgID condition naming our resources.`);
-            }
-        });
+        for (const found of resourcePolicies(args)) {
+            const parsed = parsePolicy(found.doc);
+            if ("error" in parsed) continue; // reported by no-wildcard-principals
+            if (isApiGatewayLoggingRole(args, parsed.statements)) continue;
+            parsed.statements.forEach((s, i) => {
+                if (!isAllow(s)) return;
+                const services = principalsOfKind(s.principal, "service");
+                if (services.length > 0 && !sourceConditioned(s, ourAccount)) {
+                    report(`${found.prop} statement ${i} allows service ${services.join(", ")} without an aws:SourceAccount, aws:SourceArn or aws:SourceOrgID condition naming our resources${whose}.`);
+                }
+            });
+        }
     },
 };

@@ -4,6 +4,7 @@ import { noWildcardPrincipals, pinnedFederation, s3DenyInsecureTransport, s3Publ
 import { outboundBroker, outboundBrokerSecretsGuarded } from "./broker";
 import { withExceptions } from "./exceptions";
 import { cloudRunInvokerNotPublic, cloudRunNotPublic, gcpMembersExact, gcsBucketPrivate, noPublicGcpMembers, workloadIdentityConditioned } from "./gcp";
+import { s3AccessGrantsToIam, s3AclsDisabled, s3ReplicationStaysOurs } from "./s3-data-paths";
 import { principalsFromRegistry, s3BucketsGuarded, stageIsolation } from "./stack";
 
 /**
@@ -17,6 +18,9 @@ export const policies: Policies = [
     servicePrincipalsConditioned,
     s3PublicAccessBlocked,
     s3DenyInsecureTransport,
+    s3AclsDisabled,
+    s3ReplicationStaysOurs,
+    s3AccessGrantsToIam,
     apiMethodsAuthenticated,
     noPublicGcpMembers,
     gcpMembersExact,

@@ -2,11 +2,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { PRINCIPAL_PROPERTY_TYPES, RESOURCE_POLICY_PROPERTIES, deniesInsecureTransport, resourcePolicy } from "./aws";
-import { NormalStatement, exact, isAllow, parsePolicy, pinnedValues, principalsOfKind } from "./documents";
+import { PRINCIPAL_PROPERTY_TYPES, RESOURCE_POLICY_PROPERTIES, deniesInsecureTransport, resourcePolicies } from "./aws";
+import { NormalStatement, exact, isAllow, lowerKeys, list, parsePolicy, pinnedValues, principalsOfKind, wildcardPrincipal } from "./documents";
 import { gcpGrants, isGcpIamType } from "./gcp";
 import { AwsIdentity, awsIdentityKey, covers, overlaps, parseAwsIdentity } from "./identities";
-import { namedIdentities } from "./principals";
+import { NamedIdentity, namedIdentities } from "./principals";
 import { known } from "./exceptions";
 import { StackContext, findProjectDir, stackContext } from "./stack-context";
 
@@ -149,8 +149,9 @@ function ourCallers(registry: RegistryIdentities, stack: string): Set<string> {
 /** Resource types whose inputs name who is trusted or granted: every type the other rules read principals from. */
 const WIF_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider";
 const ENDPOINTS = "gcp:endpoints/service:Service";
+const ACCESS_GRANT = "aws:s3control/accessGrant:AccessGrant";
 const grantsAccess = (type: string) =>
-    type in RESOURCE_POLICY_PROPERTIES || PRINCIPAL_PROPERTY_TYPES.has(type) || isGcpIamType(type) || type === WIF_PROVIDER || type === ENDPOINTS;
+    type in RESOURCE_POLICY_PROPERTIES || PRINCIPAL_PROPERTY_TYPES.has(type) || isGcpIamType(type) || [WIF_PROVIDER, ENDPOINTS, ACCESS_GRANT].includes(type);
 
 /**
  * Whether every Allow statement of the resource's policy that names this
@@ -159,12 +160,10 @@ const grantsAccess = (type: string) =>
  * named anywhere else (a Lambda permission, a condition) is unpinned.
  */
 function rootPinned(args: { type: string; props: Record<string, any> }, account: string, allowed: (id: AwsIdentity) => boolean): boolean {
-    const policy = resourcePolicy(args);
-    if (!policy) return false;
-    const parsed = parsePolicy(policy.doc);
-    if ("error" in parsed) return false;
+    const parsed = resourcePolicies(args).map((p) => parsePolicy(p.doc));
+    if (parsed.length === 0 || parsed.some((p) => "error" in p)) return false;
     const names = (st: NormalStatement) => principalsOfKind(st.principal, "aws").some((p) => p === account || p === `arn:aws:iam::${account}:root`);
-    const naming = parsed.statements.filter((st) => isAllow(st) && names(st));
+    const naming = parsed.flatMap((p) => ("statements" in p ? p.statements : [])).filter((st) => isAllow(st) && names(st));
     return naming.length > 0 && naming.every((st) => {
         const pinned = pinnedValues(st, "aws:PrincipalArn");
         return !!pinned && pinned.length > 0 && pinned.every((v) => {
@@ -172,6 +171,46 @@ function rootPinned(args: { type: string; props: Record<string, any> }, account:
             return !!id && id.kind !== "root" && allowed(id);
         });
     });
+}
+
+/** The only web identity provider partner-access trusts: Google, for partners' service accounts (pinned to unique ids by pinned-federation). */
+const GOOGLE_WEB_IDENTITY = "accounts.google.com";
+
+/**
+ * Principals of the resource's policies read as AWS reads them, for what the
+ * text scan of principals.ts cannot see: an account id written as a number,
+ * and principals no registry entry can stand for, which are reported through
+ * `refuse`: ARNs of other partitions or kinds (federated users, services'
+ * roles), canonical users, web identity providers other than Google's, and
+ * principal kinds AWS may add. Wildcards are no-wildcard-principals' to report.
+ */
+function policyPrincipals(args: { type: string; props: Record<string, any> }, refuse: (why: string) => void): NamedIdentity[] {
+    const out: NamedIdentity[] = [];
+    for (const found of resourcePolicies(args)) {
+        const parsed = parsePolicy(found.doc);
+        if ("error" in parsed) continue; // refused by no-wildcard-principals
+        parsed.statements.forEach((st, i) => {
+            if (!isAllow(st) || typeof st.principal !== "object" || st.principal === null) return;
+            for (const [kind, values] of Object.entries(lowerKeys(st.principal))) {
+                for (const v of list(values).map((x) => String(x).trim())) {
+                    if (wildcardPrincipal(v)) continue;
+                    const where = `${found.prop} statement ${i}`;
+                    if (kind === "service") continue; // service-principals-conditioned
+                    if (kind === "federated") {
+                        if (v.toLowerCase() !== GOOGLE_WEB_IDENTITY) refuse(`trusts the identity provider ${v} in ${where}; the registry federates only Google service accounts (${GOOGLE_WEB_IDENTITY}).`);
+                    } else if (kind === "aws") {
+                        const arn = /^\d{12}$/.test(v) ? `arn:aws:iam::${v}:root` : v;
+                        const aws = parseAwsIdentity(arn);
+                        if (aws) out.push({ text: v, aws });
+                        else refuse(`names ${v} in ${where}, which is not an account, role or user the registry could list (an ARN of another kind or partition).`);
+                    } else {
+                        refuse(`names a ${kind} principal (${v}) in ${where}; the registry lists only AWS accounts, roles and users, and Google service accounts.`);
+                    }
+                }
+            }
+        });
+    }
+    return out;
 }
 
 /**
@@ -204,7 +243,7 @@ export const principalsFromRegistry: ResourceValidationPolicy = {
         const awsAllowed = (id: AwsIdentity) =>
             id.account === ourAccount || callers.has(awsIdentityKey(id)) || listedFor({ aws: id }).some((i) => i.aws && covers(i.aws, id));
         const ourEmail = (email: string) => !!ourProject && email.endsWith(`@${ourProject.toLowerCase()}.iam.gserviceaccount.com`);
-        for (const n of namedIdentities(args.props)) {
+        for (const n of [...namedIdentities(args.props), ...policyPrincipals(args, (why) => report(`${args.type} ${args.name} ${why}`))]) {
             if (n.aws) {
                 const ok = n.aws.kind === "root"
                     ? n.aws.account === ourAccount || listedFor(n).some((i) => i.aws?.kind === "root") || rootPinned(args, n.aws.account, awsAllowed)
