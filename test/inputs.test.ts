@@ -66,6 +66,17 @@ describe("inputs: one definition", () => {
         assert.deepEqual(project.config.acceptedEnvironments.items, { type: "string" });
     });
 
+    it("accepts the README's \"Add a partner\" example as written, added to the sample registry", () => {
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const section = readme.slice(readme.indexOf("### Add a partner"));
+        const block = /```yaml\n([\s\S]*?)```/.exec(section)![1].replace(/^ {3}/gm, "");
+        const reg = sampleRegistryObject();
+        const [example] = YAML.parse(block);
+        reg.partners.push(example);
+        assert.deepEqual(problemsOf(YAML.stringify(reg)), []);
+        assert.ok(planFor("prod", reg).partners.some((p) => p.slug === example.slug));
+    });
+
     it("accepts the sample and generated registries, in the program and in an editor", () => {
         assert.deepEqual(problemsOf(fs.readFileSync(SAMPLE_REGISTRY, "utf8")), []);
         assert.ok(editorAccepts(sampleRegistryObject()), JSON.stringify(editor.errors));
