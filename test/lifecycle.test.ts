@@ -55,6 +55,20 @@ describe("Access lifecycle", function () {
     });
 
     describe("an explicit clock", () => {
+        it("without --at, output made at another time is reused only if no grant window opened or closed since", async () => {
+            const { staleness } = await import("../tools/synth-manifest");
+            const dir = synthStack("prod").dir; // made at 2026-12-01; acme's GCP grant ends 2027-09-30
+            const saved = process.env.PARTNER_ACCESS_AT;
+            try {
+                process.env.PARTNER_ACCESS_AT = "2027-03-01T12:00:00Z";
+                assert.equal(staleness(dir, "prod", { asClaimed: true }), undefined, "no window changed: the same access holds");
+                process.env.PARTNER_ACCESS_AT = "2027-09-30T00:00:00Z";
+                assert.match(staleness(dir, "prod", { asClaimed: true }) ?? "", /window opened or closed/, "acme's grant has ended: judged anew");
+            } finally {
+                if (saved === undefined) delete process.env.PARTNER_ACCESS_AT;
+                else process.env.PARTNER_ACCESS_AT = saved;
+            }
+        });
         it("every command that judges time takes --at", () => {
             const commands = new Map(program().commands.map((c) => [c.name(), c.options.map((o) => o.long)]));
             for (const name of ["synth", "access", "kits", "policy", "expiring", "access-review"]) assert.ok(commands.get(name)?.includes("--at"), `${name} --at`);

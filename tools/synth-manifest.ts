@@ -7,6 +7,8 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import * as YAML from "yaml";
+import { evaluationTime, windowsDiffer } from "../components/plan/validity";
 import { PROJECT_DIR, stackConfigMap } from "./stack-config";
 
 export interface InputDigest {
@@ -80,5 +82,11 @@ export function staleness(dir: string, stack: string, opts: { registry?: string;
     const changed = (Object.keys(now) as (keyof InputDigest)[]).filter((k) => m.inputs[k] !== now[k]);
     if (changed.length > 0) return `${dir} was made from other inputs (${changed.join(", ")} changed since)`;
     if (opts.at && new Date(m.evaluatedAt).getTime() !== opts.at.getTime()) return `${dir} was evaluated at ${m.evaluatedAt}, not ${opts.at.toISOString()}`;
+    if (!opts.at) {
+        // No time asked: now. Output made at another time still holds if no grant window opened or closed in between.
+        const now = evaluationTime();
+        const registry = fs.existsSync(m.inputs.registryPath) ? YAML.parse(fs.readFileSync(m.inputs.registryPath, "utf8")) : undefined;
+        if (windowsDiffer(registry, new Date(m.evaluatedAt), now)) return `${dir} was evaluated at ${m.evaluatedAt}, and a grant window opened or closed since`;
+    }
     return undefined;
 }

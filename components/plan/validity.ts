@@ -40,6 +40,30 @@ export function windowState(w: Window, at: Date): WindowState {
 
 export const isBounded = (w: Window): boolean => !!(w.notBefore || w.expires);
 
+const WINDOW_FIELDS: readonly (keyof Window)[] = ["notBefore", "expires"];
+
+/** Every instant at which some window of a parsed registry opens or closes: between two of them, every window's state stays the same. */
+export function windowBoundaries(registry: unknown): Date[] {
+    const out: Date[] = [];
+    const walk = (v: unknown): void => {
+        if (Array.isArray(v)) return v.forEach(walk);
+        if (typeof v !== "object" || v === null) return;
+        for (const [k, child] of Object.entries(v)) {
+            if ((WINDOW_FIELDS as string[]).includes(k) && (typeof child === "string" || child instanceof Date)) out.push(child instanceof Date ? child : instant(child));
+            else walk(child);
+        }
+    };
+    walk(registry);
+    return out.filter((d) => !Number.isNaN(d.getTime()));
+}
+
+/** True when some window changes state between the two instants: what was judged at one is not what holds at the other. */
+export function windowsDiffer(registry: unknown, a: Date, b: Date): boolean {
+    const [lo, hi] = a <= b ? [a, b] : [b, a];
+    // windowState: "not-yet" while at < notBefore, "expired" once at >= expires; a state changes at the boundary itself.
+    return windowBoundaries(registry).some((d) => lo < d && d <= hi);
+}
+
 /**
  * The evaluation time of a run: now, unless PARTNER_ACCESS_AT pins it (the
  * offline tools and tests do, so nothing turns red by itself on a later date).
