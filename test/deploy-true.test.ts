@@ -17,7 +17,7 @@ import { deploymentSnapshots, softDeleteConflicts, steps } from "./support/engin
 import { startFakeEngine } from "./support/fake-engine";
 import { InputError } from "../components/plan/problems";
 import { ROOT, planFor, registryFile, sampleRegistryObject, tempDir } from "./support/fixtures";
-import { cliInProcess, doc, ofType, one, synthStack } from "./support/synth-runs";
+import { cliInProcess, deployedOutputsFile, doc, ofType, one, synthStack } from "./support/synth-runs";
 import { variant, variantRun } from "./support/variants";
 
 describe("deploy-true: removed routes disappear", () => {
@@ -139,10 +139,9 @@ describe("deploy-true: kits from the deployed stack", () => {
     const s = synthStack("prod");
 
     it("builds kits from `pulumi stack output --json`, valid for the partner client, with the real ids", async () => {
-        const outputs = path.join(tempDir("outputs"), "outputs.json");
         // What a deployed stack's outputs look like: real ids throughout (here: the mocked ones, renamed consistently).
-        const deployed = JSON.parse(JSON.stringify(s.outputs).split(s.outputs.aws.apiId).join("realapi123"));
-        fs.writeFileSync(outputs, JSON.stringify(deployed));
+        const outputs = deployedOutputsFile(s, { [s.outputs.aws.apiId]: "realapi123" });
+        const deployed = JSON.parse(fs.readFileSync(outputs, "utf8"));
         const out = tempDir("kits");
         const r = await cliInProcess(["kits", "--stack", "prod", "--outputs", outputs, "--out", out]);
         assert.equal(r.status, 0, r.stderr);
@@ -156,6 +155,14 @@ describe("deploy-true: kits from the deployed stack", () => {
         assert.ok(JSON.stringify(direct.aws.identityPolicy).includes(`:${s.plan.stage.aws.accountId}:realapi123/prod/`), "a direct partner's identity policy names the real API");
         const wrong = await cliInProcess(["kits", "--stack", "stag", "--outputs", outputs, "--out", out]);
         assert.equal(wrong.status, 1, `outputs of another stage are refused: ${wrong.stderr}`);
+    });
+
+    it("refuses to build kits or a proxy config from an offline synth's outputs: their ids are mocked", async () => {
+        for (const args of [["kits", "--stack", "prod"], ["proxy-config", "--stack", "prod", "--cloud", "gcp"]]) {
+            const r = await cliInProcess([...args, "--outputs", path.join(s.dir, "outputs.json"), "--out", tempDir("refused")]);
+            assert.equal(r.status, 1, `${args[0]}: ${r.stderr}`);
+            assert.match(r.stderr, /offline synth: every id in them is mocked/);
+        }
     });
 
     it("marks synth's kits as previews, never to be sent", () => {

@@ -25,7 +25,7 @@ import { stackConfigMap } from "../tools/stack-config";
 import { configRenderedWith, readManifest } from "../tools/synth-manifest";
 import { AT, planFor, sampleRegistryObject, tempDir } from "./support/fixtures";
 import { GLOBEX, INITECH, variant } from "./support/variants";
-import { Resource, SynthOutput, cliInProcess, doc, ofType, one, synthStack } from "./support/synth-runs";
+import { Resource, SynthOutput, cliInProcess, deployedOutputsFile, doc, ofType, one, synthStack } from "./support/synth-runs";
 
 const ACME = "api.acme-logistics.example";
 const STAG_ACCOUNT = "111111111111";
@@ -309,10 +309,10 @@ describe("outbound token broker", function () {
 
         it("`partner-access proxy-config` writes it from saved outputs; refuses outputs of another stage (exit 1)", async () => {
             const out = path.join(tempDir("proxy-config"), "proxy.json");
-            const ok = await cliInProcess(["proxy-config", "--stack", "prod", "--cloud", "gcp", "--outputs", path.join(prod.dir, "outputs.json"), "--out", out]);
+            const ok = await cliInProcess(["proxy-config", "--stack", "prod", "--cloud", "gcp", "--outputs", deployedOutputsFile(prod), "--out", out]);
             assert.equal(ok.status, 0, ok.stderr);
             assert.equal(JSON.parse(fs.readFileSync(out, "utf8")).hosts[ACME].url, prod.outputs.outbound[ACME].gcp.url);
-            const wrong = await cliInProcess(["proxy-config", "--stack", "stag", "--cloud", "aws", "--outputs", path.join(prod.dir, "outputs.json")]);
+            const wrong = await cliInProcess(["proxy-config", "--stack", "stag", "--cloud", "aws", "--outputs", deployedOutputsFile(prod)]);
             assert.equal(wrong.status, 1);
             assert.match(wrong.stderr, /those outputs are of stage "prod", not stag/);
         });

@@ -85,16 +85,8 @@ export async function diffCommand(o: { base: string; head: string; stack?: strin
 
 export async function kitsCommand(o: { stack: string; out: string; at?: Date; outputs?: string }): Promise<void> {
     const { kitsOf, writeKits } = await import("./kits");
-    let text: string;
-    if (o.outputs) text = fs.readFileSync(o.outputs, "utf8");
-    else {
-        const r = spawnSync("pulumi", ["stack", "output", "--json", "--stack", o.stack], { cwd: PROJECT_DIR, encoding: "utf8" });
-        if (r.error || r.status !== 0) {
-            throw new Findings(`cannot read the outputs of stack ${o.stack} (${r.error?.message ?? r.stderr.trim()}): run \`pulumi stack output --json --stack ${o.stack} > outputs.json\` where the CLI is logged in, then pass --outputs outputs.json`);
-        }
-        text = r.stdout;
-    }
-    const outputs = JSON.parse(text);
+    const { readStackOutputs } = await import("./stack-outputs");
+    const outputs = readStackOutputs(o.stack, o.outputs);
     if (outputs.stage !== o.stack) throw new Findings(`those outputs are of stage ${JSON.stringify(outputs.stage)}, not ${o.stack}`);
     const dir = path.join(path.resolve(o.out), o.stack, "kits");
     const kits = kitsOf(outputs, "stack", o.at ?? new Date());

@@ -5,13 +5,12 @@
  * Built with the broker's own `buildProxyConfig`, so the proxy reads exactly
  * what the broker package validates.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { aliasName, BrokerRoutes, buildProxyConfig, ProxyConfig } from "../broker/src";
 import { OutboundHostOutput } from "../components/outbound";
 import { Findings } from "./cli";
-import { PROJECT_DIR } from "./stack-config";
+import { readStackOutputs } from "./stack-outputs";
 
 export interface ProxyConfigOptions {
     stack: string;
@@ -24,16 +23,6 @@ export interface ProxyConfigOptions {
     host?: string[];
     /** A label this machine claims; the broker logs it (unverified on AWS). */
     caller?: string;
-}
-
-/** The stack outputs, from a file or from the Pulumi CLI (like `kits`). */
-export function readStackOutputs(stack: string, file?: string): any {
-    if (file) return JSON.parse(fs.readFileSync(file, "utf8"));
-    const r = spawnSync("pulumi", ["stack", "output", "--json", "--stack", stack], { cwd: PROJECT_DIR, encoding: "utf8" });
-    if (r.error || r.status !== 0) {
-        throw new Findings(`cannot read the outputs of stack ${stack} (${r.error?.message ?? r.stderr.trim()}): run \`pulumi stack output --json --stack ${stack} > outputs.json\` where the CLI is logged in, then pass --outputs outputs.json`);
-    }
-    return JSON.parse(r.stdout);
 }
 
 /** The proxy config for one cloud from a stage's outputs; throws Findings when the outputs cannot give one. */

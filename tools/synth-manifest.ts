@@ -20,6 +20,12 @@ export interface InputDigest {
     program: string;
 }
 
+/**
+ * The key synth adds to the outputs it writes (never a program output): kits
+ * and proxy configs are refused from such outputs, whose ids are mocked.
+ */
+export const MOCKED_OUTPUTS = "partnerAccessMockedOutputs";
+
 export interface Manifest {
     stack: string;
     evaluatedAt: string;

@@ -15,7 +15,7 @@ import { loadCheckedPlan } from "../components/stage-inputs";
 import { cloudMocks } from "./mocks";
 import { previewKits, writeKits } from "./kits";
 import { PROJECT_DIR, stackConfigMap, stackConfigSource } from "./stack-config";
-import { inputDigest } from "./synth-manifest";
+import { MOCKED_OUTPUTS, inputDigest } from "./synth-manifest";
 
 export interface SynthOptions {
     stack: string;
@@ -183,7 +183,7 @@ export async function synth(opts: SynthOptions): Promise<SynthResult> {
     write("manifest.json", { stack: opts.stack, evaluatedAt: opts.at.toISOString(), preview: !!opts.preview, inputs: inputDigest(opts.stack, opts.registry) });
     write("drawn.json", drawn);
     if (!opts.preview) {
-        write("outputs.json", outputs);
+        write("outputs.json", { ...outputs, [MOCKED_OUTPUTS]: "an offline synth's outputs: every id is mocked; kits and proxy configs come from `pulumi stack output --json`" });
         // Mocked ids: kits for reading only, marked as previews; the kits sent to partners come from the deployed stack.
         writeKits(path.join(dir, "preview-kits"), previewKits(outputs as any, opts.stack, opts.at));
     }

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { SynthOutput, readSynthOutput } from "../../tools/access/synth-output";
+import { MOCKED_OUTPUTS } from "../../tools/synth-manifest";
 import { AT, ROOT, tempDir } from "./fixtures";
 
 export { Resource, SynthOutput, doc, ofType, one } from "../../tools/access/synth-output";
@@ -81,4 +82,18 @@ export function synthStack(stack: string, registry?: string, extra: string[] = [
     const result = readSynthOutput(path.join(run.dir, stack));
     cache.set(key, result);
     return result;
+}
+
+/**
+ * A stand-in for `pulumi stack output --json` of a deployed stack: a synth's outputs without the key that
+ * marks them as mocked, written to a file (`rename` maps mocked ids to ones "the cloud" gave).
+ */
+export function deployedOutputsFile(s: SynthOutput, rename: Record<string, string> = {}): string {
+    let text = JSON.stringify(s.outputs);
+    for (const [from, to] of Object.entries(rename)) text = text.split(from).join(to);
+    const outputs = JSON.parse(text);
+    delete outputs[MOCKED_OUTPUTS];
+    const file = path.join(tempDir("deployed-outputs"), "outputs.json");
+    fs.writeFileSync(file, JSON.stringify(outputs));
+    return file;
 }
