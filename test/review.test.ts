@@ -73,7 +73,17 @@ describe("effective access matrix", () => {
         assert.match(again.stderr, /synth stag \(.*made from other inputs \(.*registry.*program changed since\)\)/);
         const empty = await cliInProcess(["diff", "--base", tempDir("empty"), "--head", tempDir("empty")]);
         assert.equal(empty.status, 1);
-        assert.match(empty.stderr, /nothing to compare/);
+        assert.match(empty.stderr, /holds no synth output/);
+        // A mistyped base would report every grant as gained; a stage neither side has is named, not a crash.
+        const mistyped = await cliInProcess(["diff", "--base", path.join(out, "nope"), "--head", out]);
+        assert.equal(mistyped.status, 1);
+        assert.match(mistyped.stderr, /base .*nope does not exist/);
+        const absent = await cliInProcess(["diff", "--base", out, "--head", out, "--stack", "perf"]);
+        assert.equal(absent.status, 1);
+        assert.match(absent.stderr, /holds synth output of perf/);
+        // Unless the base predates synth (the pull-request job says so): then every grant is new.
+        const first = await cliInProcess(["diff", "--base", path.join(out, "nope"), "--head", out, "--stack", "stag", "--empty-base"]);
+        assert.match(first.stdout, /gains/);
     });
 });
 

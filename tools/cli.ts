@@ -57,6 +57,7 @@ export function program(): Command {
         .requiredOption("--base <dir>", "synth output root of the base (e.g. the target branch)")
         .requiredOption("--head <dir>", "synth output root of the change")
         .option("--stack <stack...>", "stages to compare (default: every stage either side has)")
+        .option("--empty-base", "accept a base with no synth output (it predates synth): every grant is reported as gained")
         .action(async (o) => (await import("./commands")).diffCommand(o));
 
     cli.command("kits")

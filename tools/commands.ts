@@ -76,9 +76,9 @@ export async function accessCommand(o: { stack: string; out: string; at?: Date; 
     if (matrix.defects.length + matrix.findings.length > 0) throw new Findings(`${matrix.defects.length} defect(s), ${matrix.findings.length} finding(s)`);
 }
 
-export async function diffCommand(o: { base: string; head: string; stack?: string[] }): Promise<void> {
+export async function diffCommand(o: { base: string; head: string; stack?: string[]; emptyBase?: boolean }): Promise<void> {
     const { accessDiff, formatDiff } = await import("./access/diff");
-    const diffs = await accessDiff(path.resolve(o.base), path.resolve(o.head), { stacks: o.stack, progress });
+    const diffs = await accessDiff(path.resolve(o.base), path.resolve(o.head), { stacks: o.stack, emptyBase: o.emptyBase, progress });
     console.log(formatDiff(diffs));
     if (diffs.some((d) => d.defects.length > 0 || d.structural.length > 0 || d.findings.some((f) => f.enforcementLevel === "mandatory"))) throw new Findings("access defects or mandatory findings");
 }

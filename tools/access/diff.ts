@@ -96,13 +96,21 @@ function safeConfig(stack: string, dir: string): Record<string, string> {
 }
 
 /**
- * Diffs every stage either side has. Refuses to compare nothing, output not
+ * Diffs every stage either side has. Refuses to compare nothing (a side
+ * holding no output at all, or a stage neither side has), output not
  * written by this version's synth, and head output that the current inputs
  * would not give (re-synth it first).
  */
-export async function accessDiff(baseRoot: string, prRoot: string, opts: { stacks?: string[]; progress?: Progress } = {}): Promise<StackDiff[]> {
+export async function accessDiff(baseRoot: string, prRoot: string, opts: { stacks?: string[]; emptyBase?: boolean; progress?: Progress } = {}): Promise<StackDiff[]> {
+    // A side holding nothing (a mistyped folder) would report every grant of the other as gained or lost;
+    // only a base that predates synth may, when the caller says so.
+    for (const [side, root] of (opts.emptyBase ? [["head", prRoot]] : [["base", baseRoot], ["head", prRoot]]) as ["base" | "head", string][]) {
+        if (!fs.existsSync(root)) throw new Refusal(`${side} ${root} does not exist`);
+        if (stacksIn(root).length === 0) throw new Refusal(`${side} ${root} holds no synth output: comparing with nothing would report every grant as ${side === "base" ? "gained" : "lost"}`);
+    }
     const stacks = opts.stacks ?? [...new Set([...stacksIn(baseRoot), ...stacksIn(prRoot)])];
-    if (stacks.length === 0) throw new Refusal(`nothing to compare: neither ${baseRoot} nor ${prRoot} holds synth output`);
+    const absent = stacks.filter((stack) => !stacksIn(baseRoot).includes(stack) && !stacksIn(prRoot).includes(stack));
+    if (absent.length > 0) throw new Refusal(`neither ${baseRoot} nor ${prRoot} holds synth output of ${absent.join(", ")}`);
     const current = new Set(listStacks());
     for (const stack of stacks) {
         for (const [side, root] of [["base", baseRoot], ["head", prRoot]] as const) {
