@@ -19,7 +19,7 @@ import {
     RequestEnvelope,
     ResponseEnvelope,
 } from "./envelope";
-import { flattenHeaders, stripHeaders } from "./headers";
+import { flattenHeaders, isCredentialHeader, stripHeaders } from "./headers";
 import { DEFAULT_SECRET_TTL_MS, DEFAULT_UPSTREAM_TIMEOUT_MS, maxRawBodyBytes, PayloadLimits } from "./limits";
 import { aliasName, BrokerRoutes, normalizeHost, Route } from "./routes";
 import { SecretCache, SecretStore } from "./secrets";
@@ -65,9 +65,7 @@ export interface Broker {
     close(): void;
 }
 
-/** Caller-supplied credentials never reach a partner (the host's token header is added per route). */
-const CREDENTIAL_HEADERS = ["authorization", "proxy-authorization", "cookie", "x-api-key"];
-/** Never forwarded either: recomputed, or meaningful only between proxy and broker. */
+/** Never forwarded: recomputed, or meaningful only between proxy and broker. */
 const NOT_FORWARDED = ["content-length", "expect", CALLER_CLAIM_HEADER];
 
 export interface LogLine {
@@ -271,7 +269,8 @@ export function createBroker(opts: BrokerOptions): Broker {
             const address = await checkedAddress(host);
             const secret = await token(route, host);
 
-            const drop = [...CREDENTIAL_HEADERS, ...NOT_FORWARDED, ...Object.keys(env.headers).filter((k) => k.startsWith("x-partner-access-"))];
+            // Caller-supplied credentials never reach a partner (the host's token header is added below).
+            const drop = [...NOT_FORWARDED, ...Object.keys(env.headers).filter((k) => k.startsWith("x-partner-access-") || isCredentialHeader(k))];
             if ("header" in route.token) drop.push(route.token.header);
             const headers = stripHeaders(env.headers, drop);
             headers.host = host;

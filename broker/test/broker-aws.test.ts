@@ -83,6 +83,26 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             assert.equal(upstream.seen[0].servername, "api.partner.test", "SNI is the host name, though the broker connected to the checked address");
         });
 
+        it("drops every caller header that may carry a credential, and keeps ordinary ones", async () => {
+            const caller = {
+                "x-auth-token": "caller-cred",
+                "x-amz-security-token": "IQoJb3JpZ2luX2Vj",
+                "x-goog-iam-authorization-token": "ya29.caller",
+                "api-key": "k",
+                "x-client-secret": "s",
+                "x-session-id": "sess",
+                "content-type": "application/json",
+                accept: "application/json",
+                "user-agent": "orders-sync/1.0",
+                "idempotency-key": "ik-1",
+                "x-request-id": "rid-1",
+            };
+            const seen = echo(await invoke(req("https://api.partner.test/echo", { method: "POST", headers: caller, body: Buffer.from("{}").toString("base64") }))).headers;
+            for (const name of ["x-auth-token", "x-amz-security-token", "x-goog-iam-authorization-token", "api-key", "x-client-secret", "x-session-id"]) assert.equal(seen[name], undefined, name);
+            for (const name of ["content-type", "accept", "user-agent", "idempotency-key", "x-request-id"] as const) assert.equal(seen[name], caller[name], name);
+            assert.equal(seen["x-api-key"], TOKENS["api.partner.test"]);
+        });
+
         it("injects a Bearer token, replacing the caller's Authorization", async () => {
             const res = await invoke(req("https://bearer.partner.test/echo", { headers: { Authorization: "Bearer caller-token", "x-api-key": "caller-key" } }));
             assert.equal(res.status, 200);

@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import { classifyAddress, defaultAddressAllowed } from "../src/address-guard";
 import { withQueryParam } from "../src/core";
-import { stripHeaders } from "../src/headers";
+import { isCredentialHeader, stripHeaders } from "../src/headers";
 import { aliasFromArn } from "../src/lambda";
 import { maxRawBodyBytes } from "../src/limits";
 import { aliasName, routesProblems } from "../src/routes";
@@ -85,6 +85,45 @@ describe("query and header helpers", () => {
     it("strips hop-by-hop headers, any Proxy-*, and names listed in Connection", () => {
         assert.deepEqual(stripHeaders({ Connection: "close, X-A", "x-a": "1", "proxy-foo": "1", "x-b": "2", Upgrade: "h2c" }, ["x-b"]), {});
     });
+    const credentials: [string, boolean][] = [
+        ["Authorization", true],
+        ["proxy-authorization", true],
+        ["Cookie", true],
+        ["X-Api-Key", true],
+        ["api-key", true],
+        ["X-APIKEY", true],
+        ["apikey", true],
+        ["x_api_key", true],
+        ["X-Auth-Token", true],
+        ["x-auth", true],
+        ["X-Access-Token", true],
+        ["private-token", true],
+        ["X-CSRF-Token", true],
+        ["x-client-secret", true],
+        ["x-session-id", true],
+        ["x-user-credentials", true],
+        ["x-password", true],
+        ["x-webhook-signature", true],
+        ["x-forwarded-authorization", true],
+        ["x-amz-security-token", true],
+        ["X-Amz-Date", true],
+        ["x-goog-iam-authorization-token", true],
+        ["x-goog-user-project", true],
+        ["content-type", false],
+        ["accept", false],
+        ["accept-language", false],
+        ["user-agent", false],
+        ["idempotency-key", false],
+        ["x-request-id", false],
+        ["x-trace", false],
+        ["if-none-match", false],
+        ["x-author", false],
+        ["x-tokenizer-mode", false],
+        ["x-key-id", false],
+    ];
+    for (const [name, dropped] of credentials) {
+        it(`${dropped ? "drops" : "keeps"} the caller header ${name}`, () => assert.equal(isCredentialHeader(name), dropped));
+    }
     it("sizes the raw body so its base64 fits the envelope", () => {
         assert.equal(maxRawBodyBytes(8), 6);
         assert.ok(Math.ceil(maxRawBodyBytes(6 * 1024 * 1024) / 3) * 4 <= 6 * 1024 * 1024);
