@@ -5,7 +5,8 @@
  * table, over HTTPS to port 443 only, to an address it has resolved and
  * checked itself (connecting to that very address, with SNI and Host set to
  * the host name, so DNS cannot change between check and connect), injects that
- * host's token, never follows redirects, and answers with a response envelope.
+ * host's token, never follows redirects, and answers with a response envelope
+ * from which every copy of the token is scrubbed.
  */
 import * as https from "node:https";
 import { isIP } from "node:net";
@@ -21,6 +22,7 @@ import {
 } from "./envelope";
 import { flattenHeaders, isCredentialHeader, stripHeaders } from "./headers";
 import { DEFAULT_SECRET_TTL_MS, DEFAULT_UPSTREAM_TIMEOUT_MS, maxRawBodyBytes, PayloadLimits } from "./limits";
+import { decodeContent, tokenRedactor } from "./redact";
 import { aliasName, BrokerRoutes, normalizeHost, Route } from "./routes";
 import { SecretCache, SecretStore } from "./secrets";
 
@@ -162,7 +164,7 @@ export function createBroker(opts: BrokerOptions): Broker {
         path: string;
         headers: Record<string, string>;
         body: Buffer;
-    }): Promise<ResponseEnvelope> {
+    }): Promise<UpstreamResponse> {
         const maxRaw = maxRawBodyBytes(opts.limits.maxResponseBytes);
         return new Promise((resolveP, rejectP) => {
             let settled = false;
@@ -216,8 +218,7 @@ export function createBroker(opts: BrokerOptions): Broker {
                     finish(() => {
                         const headers = stripHeaders(flattenHeaders(res.headers), ["set-cookie"]);
                         for (const k of Object.keys(headers)) if (k.startsWith("x-partner-access-")) delete headers[k];
-                        const body = Buffer.concat(chunks);
-                        resolveP({ v: 1, status: res.statusCode ?? 502, headers, ...(body.length ? { body: body.toString("base64") } : {}) });
+                        resolveP({ status: res.statusCode ?? 502, headers, body: Buffer.concat(chunks) });
                     }),
                 );
             });
@@ -274,13 +275,16 @@ export function createBroker(opts: BrokerOptions): Broker {
             if ("header" in route.token) drop.push(route.token.header);
             const headers = stripHeaders(env.headers, drop);
             headers.host = host;
+            // Identity, so the body can be scrubbed of the token (the caller's own choice is dropped).
+            headers["accept-encoding"] = "identity";
             let search = url.search;
             if ("query" in route.token) search = withQueryParam(search, route.token.query, secret);
             else headers[route.token.header.toLowerCase()] = route.token.scheme === "Bearer" ? `Bearer ${secret}` : secret;
             const body = decodeBody(env);
             if (body.length || ["POST", "PUT", "PATCH"].includes(env.method)) headers["content-length"] = String(body.length);
 
-            response = await exchange({ host, address, method: env.method, path: url.pathname + search, headers, body });
+            const upstream = await exchange({ host, address, method: env.method, path: url.pathname + search, headers, body });
+            response = handBack(upstream, secret, host, maxRawBodyBytes(opts.limits.maxResponseBytes));
             const outSize = envelopeBytes(response);
             if (outSize > opts.limits.maxResponseBytes) {
                 throw new BrokerError(413, "response-too-large", `the response envelope would be ${outSize} bytes; the platform returns at most ${opts.limits.maxResponseBytes}`);
@@ -302,6 +306,38 @@ export function createBroker(opts: BrokerOptions): Broker {
     }
 
     return { forward, refuse, close: () => agent.destroy() };
+}
+
+interface UpstreamResponse {
+    status: number;
+    headers: Record<string, string>;
+    body: Buffer;
+}
+
+/** Headers that describe body bytes the broker changed. */
+const BODY_DIGESTS = ["content-md5", "content-digest", "repr-digest"];
+
+/**
+ * The partner's answer as the caller gets it: decoded and with every copy of
+ * the token replaced in each header and the body (partners echo requests and
+ * redirect with the query string; the caller must never learn the token).
+ */
+function handBack(up: UpstreamResponse, secret: string, host: string, maxBytes: number): ResponseEnvelope {
+    const redact = tokenRedactor(secret);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(up.headers)) if (!redact.inName(k)) headers[k] = redact.text(v);
+    let body = up.body;
+    if (body.length && headers["content-encoding"] !== undefined) {
+        body = decodeContent(body, headers["content-encoding"], maxBytes, host);
+        delete headers["content-encoding"];
+    }
+    const scrubbed = redact.bytes(body);
+    if (scrubbed !== up.body) {
+        body = scrubbed;
+        headers["content-length"] = String(body.length);
+        for (const k of BODY_DIGESTS) delete headers[k];
+    }
+    return { v: 1, status: up.status, headers, ...(body.length ? { body: body.toString("base64") } : {}) };
 }
 
 function safeDecode(s: string): string {

@@ -53,6 +53,7 @@ export type BrokerErrorCode =
     | "response-too-large"
     | "upstream-timeout"
     | "upstream-error"
+    | "upstream-encoding-unsupported"
     | "connect-refused"
     | "not-proxy-request"
     | "invoke-denied"

@@ -6,10 +6,11 @@ import { Broker, BrokerOptions, createBroker } from "../src/core";
 import { BROKER_ERROR_HEADER, CALLER_CLAIM_HEADER, RequestEnvelope, ResponseEnvelope } from "../src/envelope";
 import { createLambdaHandler } from "../src/lambda";
 import { LAMBDA_LIMITS, LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES } from "../src/limits";
+import { TOKEN_MARKER } from "../src/redact";
 import { aliasName } from "../src/routes";
 import { SecretsManagerSecretStore } from "../src/secrets-aws";
 import { TOKEN_PLACEHOLDER } from "../src/secrets";
-import { decode, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, req, ROUTES, TOKENS, testBrokerOptions } from "./support/fixtures";
+import { decode, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, req, ROUTES, SECRET_VALUES, TOKENS, testBrokerOptions } from "./support/fixtures";
 import { testPki } from "./support/tls";
 import { startUpstream, Upstream } from "./support/upstream";
 
@@ -62,6 +63,8 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
     }
 
     const echo = (res: ResponseEnvelope) => JSON.parse(decode(res.body)) as { method: string; path: string; headers: Record<string, string>; body: string; servername?: string };
+    /** What the partner received (the caller's copy of an echo has the token replaced). */
+    const partnerGot = () => upstream.seen.at(-1)!;
 
     describe("token injection and header hygiene", () => {
         it("injects the host's header token and drops every caller-supplied credential", async () => {
@@ -72,8 +75,9 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             );
             assert.equal(res.status, 200);
             assert.equal(res.headers["x-upstream"], "partner");
-            const seen = echo(res);
+            const seen = partnerGot();
             assert.equal(seen.headers["x-api-key"], TOKENS["api.partner.test"]);
+            assert.equal(echo(res).headers["x-api-key"], TOKEN_MARKER, "the caller's copy of the echo has the marker");
             assert.equal(seen.headers.authorization, undefined);
             assert.equal(seen.headers.cookie, undefined);
             assert.equal(seen.headers["proxy-authorization"], undefined);
@@ -97,7 +101,8 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
                 "idempotency-key": "ik-1",
                 "x-request-id": "rid-1",
             };
-            const seen = echo(await invoke(req("https://api.partner.test/echo", { method: "POST", headers: caller, body: Buffer.from("{}").toString("base64") }))).headers;
+            await invoke(req("https://api.partner.test/echo", { method: "POST", headers: caller, body: Buffer.from("{}").toString("base64") }));
+            const seen = partnerGot().headers;
             for (const name of ["x-auth-token", "x-amz-security-token", "x-goog-iam-authorization-token", "api-key", "x-client-secret", "x-session-id"]) assert.equal(seen[name], undefined, name);
             for (const name of ["content-type", "accept", "user-agent", "idempotency-key", "x-request-id"] as const) assert.equal(seen[name], caller[name], name);
             assert.equal(seen["x-api-key"], TOKENS["api.partner.test"]);
@@ -106,16 +111,18 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
         it("injects a Bearer token, replacing the caller's Authorization", async () => {
             const res = await invoke(req("https://bearer.partner.test/echo", { headers: { Authorization: "Bearer caller-token", "x-api-key": "caller-key" } }));
             assert.equal(res.status, 200);
-            const seen = echo(res);
+            const seen = partnerGot();
             assert.equal(seen.headers.authorization, `Bearer ${TOKENS["bearer.partner.test"]}`);
             assert.equal(seen.headers["x-api-key"], undefined);
+            assert.equal(echo(res).headers.authorization, `Bearer ${TOKEN_MARKER}`);
         });
 
         it("injects a query-parameter token, replacing any caller value and keeping the other parameters as sent", async () => {
             const res = await invoke(req("https://query.partner.test/echo?a=1&api_key=caller&b=x%20y&api%5Fkey=again", { headers: { authorization: "Bearer x" } }));
             assert.equal(res.status, 200);
-            const seen = echo(res);
+            const seen = partnerGot();
             assert.equal(seen.path, `/echo?a=1&b=x%20y&api_key=${TOKENS["query.partner.test"]}`);
+            assert.equal(echo(res).path, `/echo?a=1&b=x%20y&api_key=${TOKEN_MARKER}`);
             assert.equal(seen.headers.authorization, undefined);
             const line = logs.parsed().at(-1)!;
             assert.equal(line.path, "/echo", "the log has no query string");
@@ -160,6 +167,68 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             for (const name of ["connection", "x-hop-secret", "keep-alive", "proxy-authenticate", "set-cookie", BROKER_ERROR_HEADER]) assert.equal(res.headers[name], undefined, name);
             assert.equal(res.headers["x-kept"], "yes");
             assert.equal(decode(res.body), "ok");
+        });
+    });
+
+    describe("the token never comes back to the caller", () => {
+        /** A token whose URL encodings differ from it (space, +, /, ~, !, quotes, parentheses, =, &). */
+        const ODD = "t0k/odd key+plus~!*'()=&;x";
+        before(() => SECRET_VALUES.push(ODD));
+        const useToken = (host: string, value: string) => sm.on(GetSecretValueCommand, { SecretId: routeOf(host).secret.aws }).resolves({ SecretString: value });
+        const leaks = (res: ResponseEnvelope, token: string) => {
+            const forms = [token, encodeURIComponent(token), new URLSearchParams({ k: token }).toString().slice(2), encodeURIComponent(token).toLowerCase()];
+            const text = [...Object.entries(res.headers).flat(), decode(res.body)].join("\n");
+            return forms.filter((f) => text.includes(f));
+        };
+
+        it("replaces a query token in a redirect's Location and other headers (a framework appending a slash)", async () => {
+            const res = await invoke(req("https://query.partner.test/moved?x=1"));
+            assert.equal(res.status, 301);
+            assert.equal(upstream.seen[0].path, `/moved?x=1&api_key=${TOKENS["query.partner.test"]}`, "the partner got the token");
+            assert.equal(res.headers.location, `/moved/?x=1&api_key=${TOKEN_MARKER}`);
+            assert.equal(res.headers["x-request-url"], `/moved?x=1&api_key=${TOKEN_MARKER}`);
+            assert.deepEqual(leaks(res, TOKENS["query.partner.test"]), []);
+        });
+
+        it("replaces the token in every raw and URL-encoded form, in headers and body, and recomputes Content-Length", async () => {
+            for (const host of ["query.partner.test", "api.partner.test", "bearer.partner.test"]) {
+                make();
+                useToken(host, ODD);
+                const res = await invoke(req(`https://${host}/mirror`));
+                assert.equal(res.status, 200, host);
+                assert.deepEqual(leaks(res, ODD), [], host);
+                const body = decode(res.body);
+                assert.ok(body.startsWith(`raw ${host.startsWith("bearer") ? "Bearer " : ""}${TOKEN_MARKER}\nuri `), body);
+                assert.equal(res.headers["x-uri"], host.startsWith("bearer") ? `Bearer${encodeURIComponent(" ")}${TOKEN_MARKER}` : TOKEN_MARKER);
+                assert.equal(res.headers["content-length"], String(Buffer.from(res.body!, "base64").length));
+            }
+        });
+
+        for (const enc of ["gzip", "br", "deflate", "deflate-raw"]) {
+            it(`asks for identity, and decodes a ${enc} body the partner sent anyway before scrubbing it`, async () => {
+                const res = await invoke(req(`https://api.partner.test/encoded?enc=${enc}`, { headers: { "accept-encoding": "gzip, br" } }));
+                assert.equal(res.status, 200);
+                assert.equal(upstream.seen[0].headers["accept-encoding"], "identity");
+                assert.equal(res.headers["content-encoding"], undefined);
+                const body = Buffer.from(res.body!, "base64");
+                assert.equal(res.headers["content-length"], String(body.length));
+                assert.equal(JSON.parse(body.toString("utf8")).headers["x-api-key"], TOKEN_MARKER);
+                assert.deepEqual(leaks(res, TOKENS["api.partner.test"]), []);
+            });
+        }
+
+        it("answers 502 for a Content-Encoding it cannot decode, rather than pass on a body it cannot inspect", async () => {
+            const res = await invoke(req("https://api.partner.test/encoded?enc=compress"));
+            assert.equal(res.status, 502);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-encoding-unsupported");
+            assert.match(JSON.parse(decode(res.body)).reason, /Content-Encoding compress/);
+        });
+
+        it("answers 413 when a small encoded body decodes to more than the platform returns", async () => {
+            make({ limits: { maxRequestBytes: 4096, maxResponseBytes: 4096 } });
+            const res = await invoke(req("https://api.partner.test/encoded?enc=gzip&n=100000"));
+            assert.equal(res.status, 413);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "response-too-large");
         });
     });
 
@@ -291,7 +360,7 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             sm.on(GetSecretValueCommand, { SecretId: name() }).resolves({ SecretBinary: new TextEncoder().encode(TOKENS[host]) });
             const res = await invoke(req(`https://${host}/echo`));
             assert.equal(res.status, 200);
-            assert.equal(JSON.parse(decode(res.body)).headers["x-api-key"], TOKENS[host]);
+            assert.equal(partnerGot().headers["x-api-key"], TOKENS[host]);
         });
 
         it("treats an empty value and the placeholder as not set", async () => {

@@ -6,6 +6,7 @@ import { createCloudRunHandler, ENVELOPE_HEADER, FORWARD_PATH, startCloudRunServ
 import { Broker, BrokerOptions, createBroker } from "../src/core";
 import { BROKER_ERROR_HEADER, RequestEnvelope, ResponseEnvelope } from "../src/envelope";
 import { CLOUD_RUN_HTTP1_LIMIT_BYTES, CLOUD_RUN_LIMITS } from "../src/limits";
+import { TOKEN_MARKER } from "../src/redact";
 import { SecretManagerStore } from "../src/secrets-gcp";
 import { BILLING_SA, decode, fakeIdToken, leakedSecrets, LogCapture, ORDERS_SA, req, ROUTES, TOKENS, testBrokerOptions } from "./support/fixtures";
 import { SecretState, StandIn, startSecretManager } from "./support/standins";
@@ -69,8 +70,9 @@ describe("broker on GCP (Cloud Run adapter, Secret Manager stand-in)", () => {
         const { http: status, envelope } = await post(req("https://api.partner.test/echo", { headers: { authorization: "Bearer caller", "x-api-key": "caller" } }));
         assert.equal(status, 200);
         assert.equal(envelope!.status, 200);
-        const seen = JSON.parse(decode(envelope!.body));
+        const seen = upstream.seen.at(-1)!;
         assert.equal(seen.headers["x-api-key"], TOKENS["api.partner.test"]);
+        assert.equal(JSON.parse(decode(envelope!.body)).headers["x-api-key"], TOKEN_MARKER, "the caller never gets the token back");
         assert.equal(seen.headers.authorization, undefined);
         assert.deepEqual(
             sm.calls.map((c) => [c.method, c.path, c.authorization]),
@@ -85,7 +87,7 @@ describe("broker on GCP (Cloud Run adapter, Secret Manager stand-in)", () => {
         assert.match(JSON.parse(decode(denied.envelope!.body)).reason, /billing@proj\.iam\.gserviceaccount\.com is not a listed caller of api\.partner\.test/);
         const allowed = await post(req("https://bearer.partner.test/echo"), asEmail(BILLING_SA));
         assert.equal(allowed.envelope!.status, 200);
-        assert.equal(JSON.parse(decode(allowed.envelope!.body)).headers.authorization, `Bearer ${TOKENS["bearer.partner.test"]}`);
+        assert.equal(upstream.seen.at(-1)!.headers.authorization, `Bearer ${TOKENS["bearer.partner.test"]}`);
         assert.equal((await post(req("https://bearer.partner.test/echo"), asEmail(ORDERS_SA))).envelope!.status, 403);
         assert.equal(upstream.seen.length, 1);
         assert.equal(sm.calls.length, 1, "no secret is read for a refused caller");

@@ -5,6 +5,7 @@ import { withQueryParam } from "../src/core";
 import { isCredentialHeader, stripHeaders } from "../src/headers";
 import { aliasFromArn } from "../src/lambda";
 import { maxRawBodyBytes } from "../src/limits";
+import { decodeContent, TOKEN_MARKER, tokenRedactor } from "../src/redact";
 import { aliasName, routesProblems } from "../src/routes";
 import { SecretCache, TOKEN_PLACEHOLDER, usableToken } from "../src/secrets";
 import { ROUTES } from "./support/fixtures";
@@ -127,6 +128,45 @@ describe("query and header helpers", () => {
     it("sizes the raw body so its base64 fits the envelope", () => {
         assert.equal(maxRawBodyBytes(8), 6);
         assert.ok(Math.ceil(maxRawBodyBytes(6 * 1024 * 1024) / 3) * 4 <= 6 * 1024 * 1024);
+    });
+});
+
+describe("token redaction", () => {
+    const token = "a/b c+d~é!";
+    const r = tokenRedactor(token);
+    const forms: [string, string][] = [
+        ["raw", token],
+        ["encodeURIComponent", encodeURIComponent(token)],
+        ["encodeURI", encodeURI(token)],
+        ["form encoding (+ for space)", new URLSearchParams({ k: token }).toString().slice(2)],
+        ["lower-case hex", encodeURIComponent(token).toLowerCase()],
+        ["every byte encoded", [...Buffer.from(token)].map((b) => "%" + b.toString(16).padStart(2, "0")).join("")],
+    ];
+    for (const [name, form] of forms) {
+        it(`replaces the ${name} form in bytes and header text`, () => {
+            const body = Buffer.from(`x=${form}&y=${form}`, "utf8");
+            assert.equal(r.bytes(body).toString("utf8"), `x=${TOKEN_MARKER}&y=${TOKEN_MARKER}`);
+            assert.equal(r.text(body.toString("latin1")), `x=${TOKEN_MARKER}&y=${TOKEN_MARKER}`);
+        });
+    }
+    it("replaces the Bearer form, leaves other text alone (same Buffer when nothing matched), and spots the token in a header name", () => {
+        assert.equal(r.bytes(Buffer.from(`Bearer ${token}`)).toString("utf8"), `Bearer ${TOKEN_MARKER}`);
+        const other = Buffer.from("a/b c+d~e! nothing here");
+        assert.equal(r.bytes(other), other);
+        assert.equal(tokenRedactor("Tok123").inName("x-tok123-id"), true);
+        assert.equal(tokenRedactor("Tok123").inName("x-other"), false);
+    });
+    it("decodes gzip, br and deflate (zlib or raw), in the order applied; refuses unknown codings and output over the bound", () => {
+        const zlib = require("node:zlib") as typeof import("node:zlib");
+        const plain = Buffer.from("hello ".repeat(100));
+        assert.deepEqual(decodeContent(zlib.gzipSync(plain), "gzip", 1000, "h"), plain);
+        assert.deepEqual(decodeContent(zlib.brotliCompressSync(plain), "br", 1000, "h"), plain);
+        assert.deepEqual(decodeContent(zlib.deflateRawSync(plain), "deflate", 1000, "h"), plain);
+        assert.deepEqual(decodeContent(zlib.gzipSync(zlib.deflateSync(plain)), "deflate, gzip", 1000, "h"), plain);
+        assert.deepEqual(decodeContent(plain, "identity", 1000, "h"), plain);
+        assert.throws(() => decodeContent(plain, "zstd", 1000, "h"), { code: "upstream-encoding-unsupported", status: 502 });
+        assert.throws(() => decodeContent(zlib.gzipSync(plain), "gzip", 599, "h"), { code: "response-too-large", status: 413 });
+        assert.throws(() => decodeContent(Buffer.from("not gzip"), "gzip", 1000, "h"), { code: "upstream-error", status: 502 });
     });
 });
 
