@@ -21,7 +21,7 @@ import {
     ResponseEnvelope,
 } from "./envelope";
 import { flattenHeaders, isCredentialHeader, stripHeaders } from "./headers";
-import { DEFAULT_SECRET_TTL_MS, DEFAULT_UPSTREAM_TIMEOUT_MS, maxRawBodyBytes, PayloadLimits } from "./limits";
+import { CONNECT_ATTEMPT_TIMEOUT_MS, DEFAULT_SECRET_TTL_MS, DEFAULT_UPSTREAM_TIMEOUT_MS, maxRawBodyBytes, PayloadLimits } from "./limits";
 import { decodeContent, tokenRedactor } from "./redact";
 import { aliasName, BrokerRoutes, normalizeHost, Route } from "./routes";
 import { SecretCache, SecretStore } from "./secrets";
@@ -120,7 +120,8 @@ export function createBroker(opts: BrokerOptions): Broker {
         }
     }
 
-    async function checkedAddress(host: string): Promise<ResolvedAddress> {
+    /** Every address of `host`, each checked: one refused address refuses the host. */
+    async function checkedAddresses(host: string): Promise<ResolvedAddress[]> {
         let addresses: ResolvedAddress[];
         try {
             addresses = await resolve(host);
@@ -134,7 +135,7 @@ export function createBroker(opts: BrokerOptions): Broker {
                 throw new BrokerError(403, "address-not-allowed", `${host} resolves to ${a.address} (${range}); the broker only connects to public addresses`);
             }
         }
-        return addresses[0];
+        return addresses;
     }
 
     async function token(route: Route, host: string): Promise<string> {
@@ -157,26 +158,52 @@ export function createBroker(opts: BrokerOptions): Broker {
         return value;
     }
 
-    function exchange(req: {
+    interface Exchange {
         host: string;
-        address: ResolvedAddress;
         method: string;
         path: string;
         headers: Record<string, string>;
         body: Buffer;
-    }): Promise<UpstreamResponse> {
+        /** performance.now() by which the answer must be complete. */
+        deadline: number;
+        timeoutMs: number;
+    }
+
+    /**
+     * Tries each checked address in turn while the connection fails before any
+     * request byte is written (so a retry can never send a request twice); any
+     * other failure ends the exchange.
+     */
+    async function exchange(req: Exchange, addresses: ResolvedAddress[]): Promise<UpstreamResponse> {
+        const failed: string[] = [];
+        for (const [i, address] of addresses.entries()) {
+            const last = i === addresses.length - 1;
+            try {
+                return await attempt(req, address, last ? undefined : CONNECT_ATTEMPT_TIMEOUT_MS);
+            } catch (err) {
+                if (!(err instanceof NotConnected)) throw err;
+                failed.push(`${address.address}: ${err.code}`);
+            }
+        }
+        throw new BrokerError(502, "upstream-error", `could not connect to ${req.host} (${failed.join(", ")})`);
+    }
+
+    function attempt(req: Exchange, address: ResolvedAddress, connectTimeoutMs: number | undefined): Promise<UpstreamResponse> {
         const maxRaw = maxRawBodyBytes(opts.limits.maxResponseBytes);
         return new Promise((resolveP, rejectP) => {
             let settled = false;
+            let connected = false;
+            let connectTimer: NodeJS.Timeout | undefined;
             const finish = (f: () => void) => {
                 if (settled) return;
                 settled = true;
                 clearTimeout(timer);
+                clearTimeout(connectTimer);
                 f();
             };
             const up = https.request({
-                host: req.address.address,
-                family: req.address.family,
+                host: address.address,
+                family: address.family,
                 port,
                 servername: isIP(req.host) ? undefined : req.host,
                 method: req.method,
@@ -185,10 +212,22 @@ export function createBroker(opts: BrokerOptions): Broker {
                 agent,
             });
             const timer = setTimeout(() => {
-                finish(() => rejectP(new BrokerError(504, "upstream-timeout", `${req.host} did not answer within ${timeoutMs} ms`)));
+                finish(() => rejectP(new BrokerError(504, "upstream-timeout", `${req.host} did not answer within ${req.timeoutMs} ms`)));
                 up.destroy();
-            }, timeoutMs);
+            }, Math.max(0, req.deadline - performance.now()));
+            up.on("socket", (socket) => {
+                // A pooled socket is already connected; a failure on it may come after the request went out.
+                if (!socket.connecting) return void (connected = true);
+                socket.once("connect", () => {
+                    connected = true;
+                    clearTimeout(connectTimer);
+                });
+                if (connectTimeoutMs !== undefined) {
+                    connectTimer = setTimeout(() => socket.destroy(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" })), connectTimeoutMs);
+                }
+            });
             up.on("error", (err: NodeJS.ErrnoException) => {
+                if (!connected && err.code && CONNECT_ERRORS.has(err.code)) return finish(() => rejectP(new NotConnected(err.code!)));
                 finish(() => rejectP(new BrokerError(502, "upstream-error", `could not complete the exchange with ${req.host}: ${err.code ?? err.message}`)));
             });
             up.on("response", (res) => {
@@ -267,7 +306,7 @@ export function createBroker(opts: BrokerOptions): Broker {
             if (size > opts.limits.maxRequestBytes) {
                 throw new BrokerError(413, "request-too-large", `the request envelope is ${size} bytes; the platform accepts at most ${opts.limits.maxRequestBytes}`);
             }
-            const address = await checkedAddress(host);
+            const addresses = await checkedAddresses(host);
             const secret = await token(route, host);
 
             // Caller-supplied credentials never reach a partner (the host's token header is added below).
@@ -283,7 +322,7 @@ export function createBroker(opts: BrokerOptions): Broker {
             const body = decodeBody(env);
             if (body.length || ["POST", "PUT", "PATCH"].includes(env.method)) headers["content-length"] = String(body.length);
 
-            const upstream = await exchange({ host, address, method: env.method, path: url.pathname + search, headers, body });
+            const upstream = await exchange({ host, method: env.method, path: url.pathname + search, headers, body, deadline: performance.now() + timeoutMs, timeoutMs }, addresses);
             response = handBack(upstream, secret, host, maxRawBodyBytes(opts.limits.maxResponseBytes));
             const outSize = envelopeBytes(response);
             if (outSize > opts.limits.maxResponseBytes) {
@@ -306,6 +345,15 @@ export function createBroker(opts: BrokerOptions): Broker {
     }
 
     return { forward, refuse, close: () => agent.destroy() };
+}
+
+/** Connection failures before anything was sent: the next checked address may be tried. */
+const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "ETIMEDOUT"]);
+
+class NotConnected extends Error {
+    constructor(readonly code: string) {
+        super(code);
+    }
 }
 
 interface UpstreamResponse {

@@ -38,6 +38,12 @@ export const CLOUD_RUN_LIMITS: PayloadLimits = {
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 10_000;
 
 /**
+ * TCP connect to one of several addresses of a host: past this the next address
+ * is tried (an address that drops SYNs would otherwise use up the whole timeout).
+ */
+export const CONNECT_ATTEMPT_TIMEOUT_MS = 2_000;
+
+/**
  * What the lead should configure as the platform timeout of the broker (Lambda
  * `timeout`, Cloud Run `timeoutSeconds`): above the upstream timeout plus a
  * secret fetch, and below the 29–30 s that callers behind API gateways allow.

@@ -311,6 +311,34 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             assert.equal(upstream.seen.length, 0);
         });
 
+        describe("a host with several addresses (all checked first)", () => {
+            // Nothing listens on 127.0.0.2 and .3 (the test partner is on 127.0.0.1): connecting is refused.
+            const several = (...addresses: string[]) => make({ resolve: async () => addresses.map((address) => ({ address, family: 4 as const })), addressAllowed: (a) => /^127\.0\.0\.[123]$/.test(a) });
+
+            it("tries the next address when one refuses the connection", async () => {
+                several("127.0.0.2", "127.0.0.3", "127.0.0.1");
+                const res = await invoke(req("https://api.partner.test/echo"));
+                assert.equal(res.status, 200, decode(res.body));
+                assert.equal(upstream.seen.length, 1);
+            });
+
+            it("answers 502 naming each address when none accepts", async () => {
+                several("127.0.0.2", "127.0.0.3");
+                const res = await invoke(req("https://api.partner.test/echo"));
+                assert.equal(res.status, 502);
+                assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-error");
+                assert.match(JSON.parse(decode(res.body)).reason, /127\.0\.0\.2: ECONNREFUSED, 127\.0\.0\.3: ECONNREFUSED/);
+            });
+
+            it("never tries another address once the request went out (a POST is not sent twice)", async () => {
+                several("127.0.0.1", "127.0.0.1");
+                const res = await invoke(req("https://api.partner.test/reset", { method: "POST", body: Buffer.from("order").toString("base64") }));
+                assert.equal(res.status, 502);
+                assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-error");
+                assert.equal(upstream.seen.length, 1);
+            });
+        });
+
         it("answers 502 when the host does not resolve", async () => {
             make({ resolve: async () => Promise.reject(Object.assign(new Error("nx"), { code: "ENOTFOUND" })) });
             const res = await invoke(req("https://api.partner.test/echo"));

@@ -5,6 +5,7 @@
  *   /hop       → 200 with hop-by-hop response headers that must not come back
  *   /big?n=N   → 200 with N bytes
  *   /slow      → never answers
+ *   /reset     → reads the request, then drops the connection without an answer
  *   /moved     → 301 to /moved/ keeping the query string (as frameworks that append a slash do)
  *   /mirror    → 200 reflecting the credential it got (api_key, X-Api-Key or Authorization), raw and URL-encoded
  *   /encoded?enc=gzip|br|deflate|deflate-raw|<other>[&n=N]
@@ -47,6 +48,7 @@ export async function startUpstream(): Promise<Upstream> {
             seen.push(entry);
             const route = path.split("?")[0];
             if (route === "/slow") return; // never answers; the broker's timeout ends it
+            if (route === "/reset") return void req.socket.destroy();
             if (route === "/redirect") {
                 res.writeHead(302, { location: "https://evil.partner.test/stolen" });
                 return res.end();
