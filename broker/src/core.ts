@@ -21,10 +21,10 @@ import {
     ResponseEnvelope,
 } from "./envelope";
 import { flattenHeaders, isCredentialHeader, stripHeaders } from "./headers";
-import { CONNECT_ATTEMPT_TIMEOUT_MS, DEFAULT_SECRET_TTL_MS, DEFAULT_UPSTREAM_TIMEOUT_MS, maxRawBodyBytes, PayloadLimits } from "./limits";
+import { CONNECT_ATTEMPT_TIMEOUT_MS, DEFAULT_FORWARD_TIMEOUT_MS, DEFAULT_SECRET_TTL_MS, maxRawBodyBytes, PayloadLimits } from "./limits";
 import { decodeContent, tokenRedactor } from "./redact";
 import { aliasName, BrokerRoutes, normalizeHost, Route } from "./routes";
-import { SecretCache, SecretStore } from "./secrets";
+import { SecretCache, SecretReadTimeout, SecretStore } from "./secrets";
 
 export type Cloud = "aws" | "gcp";
 
@@ -43,7 +43,7 @@ export interface BrokerOptions {
     cloud: Cloud;
     secrets: SecretStore;
     limits: PayloadLimits;
-    /** Whole upstream exchange; default DEFAULT_UPSTREAM_TIMEOUT_MS. */
+    /** One deadline for the whole forward (DNS, secret read, exchange); default DEFAULT_FORWARD_TIMEOUT_MS. */
     timeoutMs?: number;
     secretTtlMs?: number;
     now?: () => number;
@@ -89,7 +89,7 @@ export interface LogLine {
 
 export function createBroker(opts: BrokerOptions): Broker {
     const now = opts.now ?? Date.now;
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS;
     const resolve = opts.resolve ?? systemResolver;
     const allowed = opts.addressAllowed ?? defaultAddressAllowed;
     const port = opts.upstreamPort ?? 443;
@@ -145,6 +145,7 @@ export function createBroker(opts: BrokerOptions): Broker {
         try {
             value = await cache.get(ref);
         } catch (err) {
+            if (err instanceof SecretReadTimeout) throw new BrokerError(504, "secret-timeout", `the secret store did not return the token of ${host} in time (${ref})`);
             const e = err as { name?: string; code?: string | number };
             throw new BrokerError(500, "secret-store-error", `could not read the token of ${host} from ${ref}: ${e.name ?? "Error"}${e.code ? ` (${e.code})` : ""}`);
         }
@@ -166,7 +167,6 @@ export function createBroker(opts: BrokerOptions): Broker {
         body: Buffer;
         /** performance.now() by which the answer must be complete. */
         deadline: number;
-        timeoutMs: number;
     }
 
     /**
@@ -212,7 +212,7 @@ export function createBroker(opts: BrokerOptions): Broker {
                 agent,
             });
             const timer = setTimeout(() => {
-                finish(() => rejectP(new BrokerError(504, "upstream-timeout", `${req.host} did not answer within ${req.timeoutMs} ms`)));
+                finish(() => rejectP(new BrokerError(504, "upstream-timeout", `${req.host} did not answer within the broker's ${timeoutMs} ms deadline`)));
                 up.destroy();
             }, Math.max(0, req.deadline - performance.now()));
             up.on("socket", (socket) => {
@@ -281,6 +281,8 @@ export function createBroker(opts: BrokerOptions): Broker {
 
     async function forward(raw: unknown, identity: CallerIdentity): Promise<ResponseEnvelope> {
         const started = now();
+        // One deadline for every step, so the broker answers before the platform stops it.
+        const deadline = performance.now() + timeoutMs;
         const line = logLine(identity);
         let response: ResponseEnvelope;
         try {
@@ -306,8 +308,8 @@ export function createBroker(opts: BrokerOptions): Broker {
             if (size > opts.limits.maxRequestBytes) {
                 throw new BrokerError(413, "request-too-large", `the request envelope is ${size} bytes; the platform accepts at most ${opts.limits.maxRequestBytes}`);
             }
-            const addresses = await checkedAddresses(host);
-            const secret = await token(route, host);
+            const addresses = await beforeDeadline(checkedAddresses(host), deadline, () => new BrokerError(504, "dns-timeout", `resolving ${host} did not finish within the broker's ${timeoutMs} ms deadline`));
+            const secret = await beforeDeadline(token(route, host), deadline, () => new BrokerError(504, "secret-timeout", `reading the token of ${host} did not finish within the broker's ${timeoutMs} ms deadline`));
 
             // Caller-supplied credentials never reach a partner (the host's token header is added below).
             const drop = [...NOT_FORWARDED, ...Object.keys(env.headers).filter((k) => k.startsWith("x-partner-access-") || isCredentialHeader(k))];
@@ -322,7 +324,7 @@ export function createBroker(opts: BrokerOptions): Broker {
             const body = decodeBody(env);
             if (body.length || ["POST", "PUT", "PATCH"].includes(env.method)) headers["content-length"] = String(body.length);
 
-            const upstream = await exchange({ host, method: env.method, path: url.pathname + search, headers, body, deadline: performance.now() + timeoutMs, timeoutMs }, addresses);
+            const upstream = await exchange({ host, method: env.method, path: url.pathname + search, headers, body, deadline }, addresses);
             response = handBack(upstream, secret, host, maxRawBodyBytes(opts.limits.maxResponseBytes));
             const outSize = envelopeBytes(response);
             if (outSize > opts.limits.maxResponseBytes) {
@@ -345,6 +347,17 @@ export function createBroker(opts: BrokerOptions): Broker {
     }
 
     return { forward, refuse, close: () => agent.destroy() };
+}
+
+/** `step`, or `late()` once `deadline` (performance.now()) passes; the step itself runs on (DNS lookups cannot be cancelled). */
+function beforeDeadline<T>(step: Promise<T>, deadline: number, late: () => BrokerError): Promise<T> {
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(late()), Math.max(0, deadline - performance.now()));
+        step.then(
+            (v) => (clearTimeout(timer), resolve(v)),
+            (e) => (clearTimeout(timer), reject(e)),
+        );
+    });
 }
 
 /** Connection failures before anything was sent: the next checked address may be tried. */

@@ -52,6 +52,8 @@ export type BrokerErrorCode =
     | "request-too-large"
     | "response-too-large"
     | "upstream-timeout"
+    | "dns-timeout"
+    | "secret-timeout"
     | "upstream-error"
     | "upstream-encoding-unsupported"
     | "connect-refused"

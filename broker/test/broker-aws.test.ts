@@ -5,12 +5,13 @@ import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { Broker, BrokerOptions, createBroker } from "../src/core";
 import { BROKER_ERROR_HEADER, CALLER_CLAIM_HEADER, RequestEnvelope, ResponseEnvelope } from "../src/envelope";
 import { createLambdaHandler } from "../src/lambda";
-import { LAMBDA_LIMITS, LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES } from "../src/limits";
+import { LAMBDA_LIMITS, LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES, SECRET_READ_ATTEMPTS } from "../src/limits";
 import { TOKEN_MARKER } from "../src/redact";
 import { aliasName } from "../src/routes";
 import { SecretsManagerSecretStore } from "../src/secrets-aws";
 import { TOKEN_PLACEHOLDER } from "../src/secrets";
 import { decode, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, req, ROUTES, SECRET_VALUES, TOKENS, testBrokerOptions } from "./support/fixtures";
+import { HANG, startSecretsManager } from "./support/standins";
 import { testPki } from "./support/tls";
 import { startUpstream, Upstream } from "./support/upstream";
 
@@ -446,6 +447,66 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             assert.equal(res.status, 504);
             assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-timeout");
             assert.ok(Date.now() - started < 3000);
+        });
+    });
+
+    describe("one deadline for the whole request", () => {
+        const never = () => new Promise<never>(() => undefined);
+        const after = <T>(ms: number, v: T) => new Promise<T>((r) => setTimeout(() => r(v), ms));
+
+        it("answers 504 dns-timeout when resolving the host overruns, reading no secret and connecting nowhere", async () => {
+            make({ timeoutMs: 300, resolve: never });
+            const started = Date.now();
+            const res = await invoke(req("https://api.partner.test/echo"));
+            assert.equal(res.status, 504);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "dns-timeout");
+            assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
+            assert.equal(sm.commandCalls(GetSecretValueCommand).length, 0);
+            assert.equal(upstream.seen.length, 0);
+        });
+
+        it("answers 504 secret-timeout when reading the token overruns, connecting nowhere", async () => {
+            make({ timeoutMs: 300 });
+            sm.on(GetSecretValueCommand, { SecretId: routeOf("api.partner.test").secret.aws }).callsFake(never);
+            const started = Date.now();
+            const res = await invoke(req("https://api.partner.test/echo"));
+            assert.equal(res.status, 504);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "secret-timeout");
+            assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
+            assert.equal(upstream.seen.length, 0);
+        });
+
+        it("gives the partner only what DNS and the secret read left of the deadline", async () => {
+            make({ timeoutMs: 600, resolve: (h) => after(200, null).then(() => loopbackResolver(h)) });
+            sm.on(GetSecretValueCommand, { SecretId: routeOf("slow.partner.test").secret.aws }).callsFake(() => after(200, { SecretString: TOKENS["slow.partner.test"] }));
+            const started = Date.now();
+            const res = await invoke(req("https://slow.partner.test/slow"));
+            assert.equal(res.status, 504);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-timeout");
+            const took = Date.now() - started;
+            assert.ok(took >= 550 && took < 900, `${took} ms for a 600 ms deadline`);
+        });
+
+        it("the Secrets Manager client gives up on its own within its bounds (504 secret-timeout, not 500)", async () => {
+            const stuck = await startSecretsManager(new Map([[routeOf("api.partner.test").secret.aws!, HANG]]));
+            try {
+                const store = new SecretsManagerSecretStore({
+                    region: "eu-west-1",
+                    endpoint: stuck.url,
+                    credentials: { accessKeyId: "AKIDTESTONLY", secretAccessKey: "test-only" },
+                    requestHandler: { requestTimeout: 150, throwOnRequestTimeout: true },
+                });
+                assert.equal(await store.client.config.maxAttempts(), SECRET_READ_ATTEMPTS);
+                sm.restore(); // the real client this time
+                make({ secrets: store, timeoutMs: 5000 });
+                const res = await invoke(req("https://api.partner.test/echo"));
+                assert.equal(res.status, 504);
+                assert.equal(res.headers[BROKER_ERROR_HEADER], "secret-timeout");
+                assert.equal(stuck.calls.length, SECRET_READ_ATTEMPTS);
+            } finally {
+                sm = mockClient(SecretsManagerClient);
+                await stuck.close();
+            }
         });
     });
 

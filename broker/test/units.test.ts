@@ -4,6 +4,8 @@ import { classifyAddress, defaultAddressAllowed } from "../src/address-guard";
 import { withQueryParam } from "../src/core";
 import { isCredentialHeader, stripHeaders } from "../src/headers";
 import { aliasFromArn } from "../src/lambda";
+import { timeoutFromEnv, TIMEOUT_ENV } from "../src/deployed";
+import * as L from "../src/limits";
 import { maxRawBodyBytes } from "../src/limits";
 import { decodeContent, TOKEN_MARKER, tokenRedactor } from "../src/redact";
 import { aliasName, routesProblems } from "../src/routes";
@@ -128,6 +130,23 @@ describe("query and header helpers", () => {
     it("sizes the raw body so its base64 fits the envelope", () => {
         assert.equal(maxRawBodyBytes(8), 6);
         assert.ok(Math.ceil(maxRawBodyBytes(6 * 1024 * 1024) / 3) * 4 <= 6 * 1024 * 1024);
+    });
+});
+
+describe("timeouts fit inside each other", () => {
+    it("the stores' bounds fit the forward deadline, and the deadline plus margin fits the function timeout", () => {
+        assert.ok(L.SECRET_READ_ATTEMPTS * L.SECRET_READ_ATTEMPT_TIMEOUT_MS <= L.SECRET_READ_TIMEOUT_MS);
+        assert.ok(L.SECRET_READ_TIMEOUT_MS < L.DEFAULT_FORWARD_TIMEOUT_MS);
+        assert.ok(L.CONNECT_ATTEMPT_TIMEOUT_MS < L.DEFAULT_FORWARD_TIMEOUT_MS);
+        assert.ok(L.DEFAULT_FORWARD_TIMEOUT_MS <= L.MAX_FORWARD_TIMEOUT_MS);
+        assert.ok(L.MAX_FORWARD_TIMEOUT_MS + L.FORWARD_MARGIN_MS <= L.BROKER_FUNCTION_TIMEOUT_SECONDS * 1000);
+        assert.ok(L.BROKER_FUNCTION_TIMEOUT_SECONDS * 1000 < L.PROXY_INVOKE_TIMEOUT_MS, "the proxy waits for the broker's own answer");
+    });
+    it("caps a deadline set through the environment so the broker still answers before the platform stops it", () => {
+        assert.equal(timeoutFromEnv({ [TIMEOUT_ENV]: "4000" }), 4000);
+        assert.equal(timeoutFromEnv({ [TIMEOUT_ENV]: "60000" }), L.MAX_FORWARD_TIMEOUT_MS);
+        assert.equal(timeoutFromEnv({ [TIMEOUT_ENV]: "x" }), undefined);
+        assert.equal(timeoutFromEnv({}), undefined);
     });
 });
 
