@@ -5,7 +5,8 @@
  * table, over HTTPS to port 443 only, to an address it has resolved and
  * checked itself (connecting to that very address, with SNI and Host set to
  * the host name, so DNS cannot change between check and connect), injects that
- * host's token, never follows redirects, and answers with a response envelope.
+ * host's token, never follows redirects, and answers with a response envelope
+ * from which every copy of the token is scrubbed.
  */
 import * as https from "node:https";
 import { isIP } from "node:net";
@@ -19,10 +20,11 @@ import {
     RequestEnvelope,
     ResponseEnvelope,
 } from "./envelope";
-import { flattenHeaders, stripHeaders } from "./headers";
-import { DEFAULT_SECRET_TTL_MS, DEFAULT_UPSTREAM_TIMEOUT_MS, maxRawBodyBytes, PayloadLimits } from "./limits";
+import { flattenHeaders, isCredentialHeader, stripHeaders } from "./headers";
+import { CONNECT_ATTEMPT_TIMEOUT_MS, DEFAULT_FORWARD_TIMEOUT_MS, DEFAULT_SECRET_TTL_MS, maxRawBodyBytes, PayloadLimits } from "./limits";
+import { decodeContent, tokenRedactor } from "./redact";
 import { aliasName, BrokerRoutes, normalizeHost, Route } from "./routes";
-import { SecretCache, SecretStore } from "./secrets";
+import { SecretCache, SecretReadTimeout, SecretStore } from "./secrets";
 
 export type Cloud = "aws" | "gcp";
 
@@ -41,7 +43,7 @@ export interface BrokerOptions {
     cloud: Cloud;
     secrets: SecretStore;
     limits: PayloadLimits;
-    /** Whole upstream exchange; default DEFAULT_UPSTREAM_TIMEOUT_MS. */
+    /** One deadline for the whole forward (DNS, secret read, exchange); default DEFAULT_FORWARD_TIMEOUT_MS. */
     timeoutMs?: number;
     secretTtlMs?: number;
     now?: () => number;
@@ -65,9 +67,7 @@ export interface Broker {
     close(): void;
 }
 
-/** Caller-supplied credentials never reach a partner (the host's token header is added per route). */
-const CREDENTIAL_HEADERS = ["authorization", "proxy-authorization", "cookie", "x-api-key"];
-/** Never forwarded either: recomputed, or meaningful only between proxy and broker. */
+/** Never forwarded: recomputed, or meaningful only between proxy and broker. */
 const NOT_FORWARDED = ["content-length", "expect", CALLER_CLAIM_HEADER];
 
 export interface LogLine {
@@ -89,7 +89,7 @@ export interface LogLine {
 
 export function createBroker(opts: BrokerOptions): Broker {
     const now = opts.now ?? Date.now;
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS;
     const resolve = opts.resolve ?? systemResolver;
     const allowed = opts.addressAllowed ?? defaultAddressAllowed;
     const port = opts.upstreamPort ?? 443;
@@ -120,7 +120,8 @@ export function createBroker(opts: BrokerOptions): Broker {
         }
     }
 
-    async function checkedAddress(host: string): Promise<ResolvedAddress> {
+    /** Every address of `host`, each checked: one refused address refuses the host. */
+    async function checkedAddresses(host: string): Promise<ResolvedAddress[]> {
         let addresses: ResolvedAddress[];
         try {
             addresses = await resolve(host);
@@ -134,7 +135,7 @@ export function createBroker(opts: BrokerOptions): Broker {
                 throw new BrokerError(403, "address-not-allowed", `${host} resolves to ${a.address} (${range}); the broker only connects to public addresses`);
             }
         }
-        return addresses[0];
+        return addresses;
     }
 
     async function token(route: Route, host: string): Promise<string> {
@@ -144,6 +145,7 @@ export function createBroker(opts: BrokerOptions): Broker {
         try {
             value = await cache.get(ref);
         } catch (err) {
+            if (err instanceof SecretReadTimeout) throw new BrokerError(504, "secret-timeout", `the secret store did not return the token of ${host} in time (${ref})`);
             const e = err as { name?: string; code?: string | number };
             throw new BrokerError(500, "secret-store-error", `could not read the token of ${host} from ${ref}: ${e.name ?? "Error"}${e.code ? ` (${e.code})` : ""}`);
         }
@@ -157,26 +159,51 @@ export function createBroker(opts: BrokerOptions): Broker {
         return value;
     }
 
-    function exchange(req: {
+    interface Exchange {
         host: string;
-        address: ResolvedAddress;
         method: string;
         path: string;
         headers: Record<string, string>;
         body: Buffer;
-    }): Promise<ResponseEnvelope> {
+        /** performance.now() by which the answer must be complete. */
+        deadline: number;
+    }
+
+    /**
+     * Tries each checked address in turn while the connection fails before any
+     * request byte is written (so a retry can never send a request twice); any
+     * other failure ends the exchange.
+     */
+    async function exchange(req: Exchange, addresses: ResolvedAddress[]): Promise<UpstreamResponse> {
+        const failed: string[] = [];
+        for (const [i, address] of addresses.entries()) {
+            const last = i === addresses.length - 1;
+            try {
+                return await attempt(req, address, last ? undefined : CONNECT_ATTEMPT_TIMEOUT_MS);
+            } catch (err) {
+                if (!(err instanceof NotConnected)) throw err;
+                failed.push(`${address.address}: ${err.code}`);
+            }
+        }
+        throw new BrokerError(502, "upstream-error", `could not connect to ${req.host} (${failed.join(", ")})`);
+    }
+
+    function attempt(req: Exchange, address: ResolvedAddress, connectTimeoutMs: number | undefined): Promise<UpstreamResponse> {
         const maxRaw = maxRawBodyBytes(opts.limits.maxResponseBytes);
         return new Promise((resolveP, rejectP) => {
             let settled = false;
+            let connected = false;
+            let connectTimer: NodeJS.Timeout | undefined;
             const finish = (f: () => void) => {
                 if (settled) return;
                 settled = true;
                 clearTimeout(timer);
+                clearTimeout(connectTimer);
                 f();
             };
             const up = https.request({
-                host: req.address.address,
-                family: req.address.family,
+                host: address.address,
+                family: address.family,
                 port,
                 servername: isIP(req.host) ? undefined : req.host,
                 method: req.method,
@@ -185,10 +212,22 @@ export function createBroker(opts: BrokerOptions): Broker {
                 agent,
             });
             const timer = setTimeout(() => {
-                finish(() => rejectP(new BrokerError(504, "upstream-timeout", `${req.host} did not answer within ${timeoutMs} ms`)));
+                finish(() => rejectP(new BrokerError(504, "upstream-timeout", `${req.host} did not answer within the broker's ${timeoutMs} ms deadline`)));
                 up.destroy();
-            }, timeoutMs);
+            }, Math.max(0, req.deadline - performance.now()));
+            up.on("socket", (socket) => {
+                // A pooled socket is already connected; a failure on it may come after the request went out.
+                if (!socket.connecting) return void (connected = true);
+                socket.once("connect", () => {
+                    connected = true;
+                    clearTimeout(connectTimer);
+                });
+                if (connectTimeoutMs !== undefined) {
+                    connectTimer = setTimeout(() => socket.destroy(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" })), connectTimeoutMs);
+                }
+            });
             up.on("error", (err: NodeJS.ErrnoException) => {
+                if (!connected && err.code && CONNECT_ERRORS.has(err.code)) return finish(() => rejectP(new NotConnected(err.code!)));
                 finish(() => rejectP(new BrokerError(502, "upstream-error", `could not complete the exchange with ${req.host}: ${err.code ?? err.message}`)));
             });
             up.on("response", (res) => {
@@ -218,8 +257,7 @@ export function createBroker(opts: BrokerOptions): Broker {
                     finish(() => {
                         const headers = stripHeaders(flattenHeaders(res.headers), ["set-cookie"]);
                         for (const k of Object.keys(headers)) if (k.startsWith("x-partner-access-")) delete headers[k];
-                        const body = Buffer.concat(chunks);
-                        resolveP({ v: 1, status: res.statusCode ?? 502, headers, ...(body.length ? { body: body.toString("base64") } : {}) });
+                        resolveP({ status: res.statusCode ?? 502, headers, body: Buffer.concat(chunks) });
                     }),
                 );
             });
@@ -243,6 +281,8 @@ export function createBroker(opts: BrokerOptions): Broker {
 
     async function forward(raw: unknown, identity: CallerIdentity): Promise<ResponseEnvelope> {
         const started = now();
+        // One deadline for every step, so the broker answers before the platform stops it.
+        const deadline = performance.now() + timeoutMs;
         const line = logLine(identity);
         let response: ResponseEnvelope;
         try {
@@ -268,20 +308,24 @@ export function createBroker(opts: BrokerOptions): Broker {
             if (size > opts.limits.maxRequestBytes) {
                 throw new BrokerError(413, "request-too-large", `the request envelope is ${size} bytes; the platform accepts at most ${opts.limits.maxRequestBytes}`);
             }
-            const address = await checkedAddress(host);
-            const secret = await token(route, host);
+            const addresses = await beforeDeadline(checkedAddresses(host), deadline, () => new BrokerError(504, "dns-timeout", `resolving ${host} did not finish within the broker's ${timeoutMs} ms deadline`));
+            const secret = await beforeDeadline(token(route, host), deadline, () => new BrokerError(504, "secret-timeout", `reading the token of ${host} did not finish within the broker's ${timeoutMs} ms deadline`));
 
-            const drop = [...CREDENTIAL_HEADERS, ...NOT_FORWARDED, ...Object.keys(env.headers).filter((k) => k.startsWith("x-partner-access-"))];
+            // Caller-supplied credentials never reach a partner (the host's token header is added below).
+            const drop = [...NOT_FORWARDED, ...Object.keys(env.headers).filter((k) => k.startsWith("x-partner-access-") || isCredentialHeader(k))];
             if ("header" in route.token) drop.push(route.token.header);
             const headers = stripHeaders(env.headers, drop);
             headers.host = host;
+            // Identity, so the body can be scrubbed of the token (the caller's own choice is dropped).
+            headers["accept-encoding"] = "identity";
             let search = url.search;
             if ("query" in route.token) search = withQueryParam(search, route.token.query, secret);
             else headers[route.token.header.toLowerCase()] = route.token.scheme === "Bearer" ? `Bearer ${secret}` : secret;
             const body = decodeBody(env);
             if (body.length || ["POST", "PUT", "PATCH"].includes(env.method)) headers["content-length"] = String(body.length);
 
-            response = await exchange({ host, address, method: env.method, path: url.pathname + search, headers, body });
+            const upstream = await exchange({ host, method: env.method, path: url.pathname + search, headers, body, deadline }, addresses);
+            response = handBack(upstream, secret, host, maxRawBodyBytes(opts.limits.maxResponseBytes));
             const outSize = envelopeBytes(response);
             if (outSize > opts.limits.maxResponseBytes) {
                 throw new BrokerError(413, "response-too-large", `the response envelope would be ${outSize} bytes; the platform returns at most ${opts.limits.maxResponseBytes}`);
@@ -303,6 +347,58 @@ export function createBroker(opts: BrokerOptions): Broker {
     }
 
     return { forward, refuse, close: () => agent.destroy() };
+}
+
+/** `step`, or `late()` once `deadline` (performance.now()) passes; the step itself runs on (DNS lookups cannot be cancelled). */
+function beforeDeadline<T>(step: Promise<T>, deadline: number, late: () => BrokerError): Promise<T> {
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(late()), Math.max(0, deadline - performance.now()));
+        step.then(
+            (v) => (clearTimeout(timer), resolve(v)),
+            (e) => (clearTimeout(timer), reject(e)),
+        );
+    });
+}
+
+/** Connection failures before anything was sent: the next checked address may be tried. */
+const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "ETIMEDOUT"]);
+
+class NotConnected extends Error {
+    constructor(readonly code: string) {
+        super(code);
+    }
+}
+
+interface UpstreamResponse {
+    status: number;
+    headers: Record<string, string>;
+    body: Buffer;
+}
+
+/** Headers that describe body bytes the broker changed. */
+const BODY_DIGESTS = ["content-md5", "content-digest", "repr-digest"];
+
+/**
+ * The partner's answer as the caller gets it: decoded and with every copy of
+ * the token replaced in each header and the body (partners echo requests and
+ * redirect with the query string; the caller must never learn the token).
+ */
+function handBack(up: UpstreamResponse, secret: string, host: string, maxBytes: number): ResponseEnvelope {
+    const redact = tokenRedactor(secret);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(up.headers)) if (!redact.inName(k)) headers[k] = redact.text(v);
+    let body = up.body;
+    if (body.length && headers["content-encoding"] !== undefined) {
+        body = decodeContent(body, headers["content-encoding"], maxBytes, host);
+        delete headers["content-encoding"];
+    }
+    const scrubbed = redact.bytes(body);
+    if (scrubbed !== up.body) {
+        body = scrubbed;
+        headers["content-length"] = String(body.length);
+        for (const k of BODY_DIGESTS) delete headers[k];
+    }
+    return { v: 1, status: up.status, headers, ...(body.length ? { body: body.toString("base64") } : {}) };
 }
 
 function safeDecode(s: string): string {

@@ -16,6 +16,29 @@ function connectionListed(headers: Record<string, string>): Set<string> {
     return listed;
 }
 
+/** Caller credential headers by exact name (the routed host's own token header is dropped per route). */
+const CREDENTIAL_NAMES = new Set(["authorization", "proxy-authorization", "cookie", "x-api-key"]);
+
+/** A word of a header name (split on "-" and "_") that marks a credential, e.g. X-Auth-Token, X-Session-Id, X-Client-Secret. */
+const CREDENTIAL_WORD = /^(auth|authn|authz|authorization|authentication|tokens?|apikey|secrets?|sessions?|sessionid|credentials?|passwords?|passwd|signatures?|cookies?)$/;
+
+/** Cloud request-signing and identity families (SigV4 X-Amz-Security-Token, X-Goog-Iam-Authorization-Token...). */
+const CREDENTIAL_PREFIXES = ["x-amz-", "x-goog-"];
+
+/**
+ * Whether a caller-supplied request header may carry a credential, so the
+ * broker must not pass it on: callers reach the partner with the broker's
+ * token only, and must not leak their own (or cloud) credentials to it.
+ * Errs on the side of dropping; plain headers (Content-Type, Accept,
+ * User-Agent, Idempotency-Key, X-Request-Id) pass.
+ */
+export function isCredentialHeader(name: string): boolean {
+    const n = name.toLowerCase();
+    if (CREDENTIAL_NAMES.has(n) || CREDENTIAL_PREFIXES.some((p) => n.startsWith(p))) return true;
+    const words = n.split(/[-_]/);
+    return words.some((w, i) => CREDENTIAL_WORD.test(w) || (w === "api" && words[i + 1] === "key"));
+}
+
 export function isHopByHop(name: string): boolean {
     const n = name.toLowerCase();
     return HOP_BY_HOP.has(n) || n.startsWith("proxy-");

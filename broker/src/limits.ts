@@ -34,16 +34,43 @@ export const CLOUD_RUN_LIMITS: PayloadLimits = {
     maxResponseBytes: CLOUD_RUN_HTTP1_LIMIT_BYTES,
 };
 
-/** Broker → partner: the whole exchange (connect, TLS, request, full response) must end within this. */
-export const DEFAULT_UPSTREAM_TIMEOUT_MS = 10_000;
-
 /**
- * What the lead should configure as the platform timeout of the broker (Lambda
- * `timeout`, Cloud Run `timeoutSeconds`): above the upstream timeout plus a
- * secret fetch, and below the 29–30 s that callers behind API gateways allow.
+ * What the lead configures as the platform timeout of the broker (Lambda
+ * `timeout`, Cloud Run `timeoutSeconds`): the forward deadline plus a margin,
+ * and below the 29–30 s that callers behind API gateways allow.
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
  */
 export const BROKER_FUNCTION_TIMEOUT_SECONDS = 20;
+
+/**
+ * One deadline for a whole forward: DNS, the secret read and the exchange with
+ * the partner (connect, TLS, request, full response) all end within it.
+ */
+export const DEFAULT_FORWARD_TIMEOUT_MS = 10_000;
+
+/**
+ * Time the broker may still need after the deadline (decode, scrub and
+ * serialize up to a full response envelope) before the platform stops it.
+ */
+export const FORWARD_MARGIN_MS = 5_000;
+
+/** Largest deadline (e.g. set through the environment): it plus the margin fits the function timeout. */
+export const MAX_FORWARD_TIMEOUT_MS = BROKER_FUNCTION_TIMEOUT_SECONDS * 1000 - FORWARD_MARGIN_MS;
+
+/**
+ * TCP connect to one of several addresses of a host: past this the next address
+ * is tried (an address that drops SYNs would otherwise use up the whole deadline).
+ */
+export const CONNECT_ATTEMPT_TIMEOUT_MS = 2_000;
+
+/**
+ * The secret stores' own bounds: SDK attempts, the timeout of each, and a total
+ * for the read (retries included), so a slow store gives up within the forward
+ * deadline instead of running on after the broker has answered.
+ */
+export const SECRET_READ_ATTEMPTS = 2;
+export const SECRET_READ_ATTEMPT_TIMEOUT_MS = 2_000;
+export const SECRET_READ_TIMEOUT_MS = 5_000;
 
 /** Proxy → broker: how long the proxy waits for the broker's answer. */
 export const PROXY_INVOKE_TIMEOUT_MS = (BROKER_FUNCTION_TIMEOUT_SECONDS + 5) * 1000;

@@ -339,8 +339,7 @@ export function brokerFetch(config: ProxyConfig, opts: ForwarderOptions = {}): (
         const req = new Request(input, init);
         const headers: Record<string, string> = {};
         req.headers.forEach((v, k) => (headers[k] = v));
-        // The body is handed back as the partner sent it; ask for it unencoded unless the caller chose.
-        headers["accept-encoding"] ??= "identity";
+        // No accept-encoding needed: the broker asks the partner for identity and decodes what still comes encoded.
         const body = req.body ? Buffer.from(await req.arrayBuffer()) : Buffer.alloc(0);
         const env = await forward({ method: req.method, url: new URL(req.url), headers, body });
         const out = new Headers();

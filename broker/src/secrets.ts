@@ -18,6 +18,11 @@ export interface SecretStore {
  */
 export const TOKEN_PLACEHOLDER = "partner-access:unset";
 
+/** A store's read ran out of its own time bounds (SDK timeout or total): the broker answers 504, not 500. */
+export class SecretReadTimeout extends Error {
+    override readonly name = "SecretReadTimeout";
+}
+
 export function usableToken(value: string | undefined | null): string | undefined {
     if (value === undefined || value === null) return undefined;
     const trimmed = value.trim();

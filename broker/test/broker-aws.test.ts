@@ -5,11 +5,13 @@ import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { Broker, BrokerOptions, createBroker } from "../src/core";
 import { BROKER_ERROR_HEADER, CALLER_CLAIM_HEADER, RequestEnvelope, ResponseEnvelope } from "../src/envelope";
 import { createLambdaHandler } from "../src/lambda";
-import { LAMBDA_LIMITS, LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES } from "../src/limits";
+import { LAMBDA_LIMITS, LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES, SECRET_READ_ATTEMPTS } from "../src/limits";
+import { TOKEN_MARKER } from "../src/redact";
 import { aliasName } from "../src/routes";
 import { SecretsManagerSecretStore } from "../src/secrets-aws";
 import { TOKEN_PLACEHOLDER } from "../src/secrets";
-import { decode, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, req, ROUTES, TOKENS, testBrokerOptions } from "./support/fixtures";
+import { decode, FUNCTION_ARN, leakedSecrets, LogCapture, loopbackResolver, req, ROUTES, SECRET_VALUES, TOKENS, testBrokerOptions } from "./support/fixtures";
+import { HANG, startSecretsManager } from "./support/standins";
 import { testPki } from "./support/tls";
 import { startUpstream, Upstream } from "./support/upstream";
 
@@ -62,6 +64,8 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
     }
 
     const echo = (res: ResponseEnvelope) => JSON.parse(decode(res.body)) as { method: string; path: string; headers: Record<string, string>; body: string; servername?: string };
+    /** What the partner received (the caller's copy of an echo has the token replaced). */
+    const partnerGot = () => upstream.seen.at(-1)!;
 
     describe("token injection and header hygiene", () => {
         it("injects the host's header token and drops every caller-supplied credential", async () => {
@@ -72,8 +76,9 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             );
             assert.equal(res.status, 200);
             assert.equal(res.headers["x-upstream"], "partner");
-            const seen = echo(res);
+            const seen = partnerGot();
             assert.equal(seen.headers["x-api-key"], TOKENS["api.partner.test"]);
+            assert.equal(echo(res).headers["x-api-key"], TOKEN_MARKER, "the caller's copy of the echo has the marker");
             assert.equal(seen.headers.authorization, undefined);
             assert.equal(seen.headers.cookie, undefined);
             assert.equal(seen.headers["proxy-authorization"], undefined);
@@ -83,19 +88,42 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             assert.equal(upstream.seen[0].servername, "api.partner.test", "SNI is the host name, though the broker connected to the checked address");
         });
 
+        it("drops every caller header that may carry a credential, and keeps ordinary ones", async () => {
+            const caller = {
+                "x-auth-token": "caller-cred",
+                "x-amz-security-token": "IQoJb3JpZ2luX2Vj",
+                "x-goog-iam-authorization-token": "ya29.caller",
+                "api-key": "k",
+                "x-client-secret": "s",
+                "x-session-id": "sess",
+                "content-type": "application/json",
+                accept: "application/json",
+                "user-agent": "orders-sync/1.0",
+                "idempotency-key": "ik-1",
+                "x-request-id": "rid-1",
+            };
+            await invoke(req("https://api.partner.test/echo", { method: "POST", headers: caller, body: Buffer.from("{}").toString("base64") }));
+            const seen = partnerGot().headers;
+            for (const name of ["x-auth-token", "x-amz-security-token", "x-goog-iam-authorization-token", "api-key", "x-client-secret", "x-session-id"]) assert.equal(seen[name], undefined, name);
+            for (const name of ["content-type", "accept", "user-agent", "idempotency-key", "x-request-id"] as const) assert.equal(seen[name], caller[name], name);
+            assert.equal(seen["x-api-key"], TOKENS["api.partner.test"]);
+        });
+
         it("injects a Bearer token, replacing the caller's Authorization", async () => {
             const res = await invoke(req("https://bearer.partner.test/echo", { headers: { Authorization: "Bearer caller-token", "x-api-key": "caller-key" } }));
             assert.equal(res.status, 200);
-            const seen = echo(res);
+            const seen = partnerGot();
             assert.equal(seen.headers.authorization, `Bearer ${TOKENS["bearer.partner.test"]}`);
             assert.equal(seen.headers["x-api-key"], undefined);
+            assert.equal(echo(res).headers.authorization, `Bearer ${TOKEN_MARKER}`);
         });
 
         it("injects a query-parameter token, replacing any caller value and keeping the other parameters as sent", async () => {
             const res = await invoke(req("https://query.partner.test/echo?a=1&api_key=caller&b=x%20y&api%5Fkey=again", { headers: { authorization: "Bearer x" } }));
             assert.equal(res.status, 200);
-            const seen = echo(res);
+            const seen = partnerGot();
             assert.equal(seen.path, `/echo?a=1&b=x%20y&api_key=${TOKENS["query.partner.test"]}`);
+            assert.equal(echo(res).path, `/echo?a=1&b=x%20y&api_key=${TOKEN_MARKER}`);
             assert.equal(seen.headers.authorization, undefined);
             const line = logs.parsed().at(-1)!;
             assert.equal(line.path, "/echo", "the log has no query string");
@@ -140,6 +168,68 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             for (const name of ["connection", "x-hop-secret", "keep-alive", "proxy-authenticate", "set-cookie", BROKER_ERROR_HEADER]) assert.equal(res.headers[name], undefined, name);
             assert.equal(res.headers["x-kept"], "yes");
             assert.equal(decode(res.body), "ok");
+        });
+    });
+
+    describe("the token never comes back to the caller", () => {
+        /** A token whose URL encodings differ from it (space, +, /, ~, !, quotes, parentheses, =, &). */
+        const ODD = "t0k/odd key+plus~!*'()=&;x";
+        before(() => SECRET_VALUES.push(ODD));
+        const useToken = (host: string, value: string) => sm.on(GetSecretValueCommand, { SecretId: routeOf(host).secret.aws }).resolves({ SecretString: value });
+        const leaks = (res: ResponseEnvelope, token: string) => {
+            const forms = [token, encodeURIComponent(token), new URLSearchParams({ k: token }).toString().slice(2), encodeURIComponent(token).toLowerCase()];
+            const text = [...Object.entries(res.headers).flat(), decode(res.body)].join("\n");
+            return forms.filter((f) => text.includes(f));
+        };
+
+        it("replaces a query token in a redirect's Location and other headers (a framework appending a slash)", async () => {
+            const res = await invoke(req("https://query.partner.test/moved?x=1"));
+            assert.equal(res.status, 301);
+            assert.equal(upstream.seen[0].path, `/moved?x=1&api_key=${TOKENS["query.partner.test"]}`, "the partner got the token");
+            assert.equal(res.headers.location, `/moved/?x=1&api_key=${TOKEN_MARKER}`);
+            assert.equal(res.headers["x-request-url"], `/moved?x=1&api_key=${TOKEN_MARKER}`);
+            assert.deepEqual(leaks(res, TOKENS["query.partner.test"]), []);
+        });
+
+        it("replaces the token in every raw and URL-encoded form, in headers and body, and recomputes Content-Length", async () => {
+            for (const host of ["query.partner.test", "api.partner.test", "bearer.partner.test"]) {
+                make();
+                useToken(host, ODD);
+                const res = await invoke(req(`https://${host}/mirror`));
+                assert.equal(res.status, 200, host);
+                assert.deepEqual(leaks(res, ODD), [], host);
+                const body = decode(res.body);
+                assert.ok(body.startsWith(`raw ${host.startsWith("bearer") ? "Bearer " : ""}${TOKEN_MARKER}\nuri `), body);
+                assert.equal(res.headers["x-uri"], host.startsWith("bearer") ? `Bearer${encodeURIComponent(" ")}${TOKEN_MARKER}` : TOKEN_MARKER);
+                assert.equal(res.headers["content-length"], String(Buffer.from(res.body!, "base64").length));
+            }
+        });
+
+        for (const enc of ["gzip", "br", "deflate", "deflate-raw"]) {
+            it(`asks for identity, and decodes a ${enc} body the partner sent anyway before scrubbing it`, async () => {
+                const res = await invoke(req(`https://api.partner.test/encoded?enc=${enc}`, { headers: { "accept-encoding": "gzip, br" } }));
+                assert.equal(res.status, 200);
+                assert.equal(upstream.seen[0].headers["accept-encoding"], "identity");
+                assert.equal(res.headers["content-encoding"], undefined);
+                const body = Buffer.from(res.body!, "base64");
+                assert.equal(res.headers["content-length"], String(body.length));
+                assert.equal(JSON.parse(body.toString("utf8")).headers["x-api-key"], TOKEN_MARKER);
+                assert.deepEqual(leaks(res, TOKENS["api.partner.test"]), []);
+            });
+        }
+
+        it("answers 502 for a Content-Encoding it cannot decode, rather than pass on a body it cannot inspect", async () => {
+            const res = await invoke(req("https://api.partner.test/encoded?enc=compress"));
+            assert.equal(res.status, 502);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-encoding-unsupported");
+            assert.match(JSON.parse(decode(res.body)).reason, /Content-Encoding compress/);
+        });
+
+        it("answers 413 when a small encoded body decodes to more than the platform returns", async () => {
+            make({ limits: { maxRequestBytes: 4096, maxResponseBytes: 4096 } });
+            const res = await invoke(req("https://api.partner.test/encoded?enc=gzip&n=100000"));
+            assert.equal(res.status, 413);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "response-too-large");
         });
     });
 
@@ -222,6 +312,34 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             assert.equal(upstream.seen.length, 0);
         });
 
+        describe("a host with several addresses (all checked first)", () => {
+            // Nothing listens on 127.0.0.2 and .3 (the test partner is on 127.0.0.1): connecting is refused.
+            const several = (...addresses: string[]) => make({ resolve: async () => addresses.map((address) => ({ address, family: 4 as const })), addressAllowed: (a) => /^127\.0\.0\.[123]$/.test(a) });
+
+            it("tries the next address when one refuses the connection", async () => {
+                several("127.0.0.2", "127.0.0.3", "127.0.0.1");
+                const res = await invoke(req("https://api.partner.test/echo"));
+                assert.equal(res.status, 200, decode(res.body));
+                assert.equal(upstream.seen.length, 1);
+            });
+
+            it("answers 502 naming each address when none accepts", async () => {
+                several("127.0.0.2", "127.0.0.3");
+                const res = await invoke(req("https://api.partner.test/echo"));
+                assert.equal(res.status, 502);
+                assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-error");
+                assert.match(JSON.parse(decode(res.body)).reason, /127\.0\.0\.2: ECONNREFUSED, 127\.0\.0\.3: ECONNREFUSED/);
+            });
+
+            it("never tries another address once the request went out (a POST is not sent twice)", async () => {
+                several("127.0.0.1", "127.0.0.1");
+                const res = await invoke(req("https://api.partner.test/reset", { method: "POST", body: Buffer.from("order").toString("base64") }));
+                assert.equal(res.status, 502);
+                assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-error");
+                assert.equal(upstream.seen.length, 1);
+            });
+        });
+
         it("answers 502 when the host does not resolve", async () => {
             make({ resolve: async () => Promise.reject(Object.assign(new Error("nx"), { code: "ENOTFOUND" })) });
             const res = await invoke(req("https://api.partner.test/echo"));
@@ -271,7 +389,7 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             sm.on(GetSecretValueCommand, { SecretId: name() }).resolves({ SecretBinary: new TextEncoder().encode(TOKENS[host]) });
             const res = await invoke(req(`https://${host}/echo`));
             assert.equal(res.status, 200);
-            assert.equal(JSON.parse(decode(res.body)).headers["x-api-key"], TOKENS[host]);
+            assert.equal(partnerGot().headers["x-api-key"], TOKENS[host]);
         });
 
         it("treats an empty value and the placeholder as not set", async () => {
@@ -329,6 +447,66 @@ describe("broker on AWS (Lambda adapter, Secrets Manager stubbed)", () => {
             assert.equal(res.status, 504);
             assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-timeout");
             assert.ok(Date.now() - started < 3000);
+        });
+    });
+
+    describe("one deadline for the whole request", () => {
+        const never = () => new Promise<never>(() => undefined);
+        const after = <T>(ms: number, v: T) => new Promise<T>((r) => setTimeout(() => r(v), ms));
+
+        it("answers 504 dns-timeout when resolving the host overruns, reading no secret and connecting nowhere", async () => {
+            make({ timeoutMs: 300, resolve: never });
+            const started = Date.now();
+            const res = await invoke(req("https://api.partner.test/echo"));
+            assert.equal(res.status, 504);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "dns-timeout");
+            assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
+            assert.equal(sm.commandCalls(GetSecretValueCommand).length, 0);
+            assert.equal(upstream.seen.length, 0);
+        });
+
+        it("answers 504 secret-timeout when reading the token overruns, connecting nowhere", async () => {
+            make({ timeoutMs: 300 });
+            sm.on(GetSecretValueCommand, { SecretId: routeOf("api.partner.test").secret.aws }).callsFake(never);
+            const started = Date.now();
+            const res = await invoke(req("https://api.partner.test/echo"));
+            assert.equal(res.status, 504);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "secret-timeout");
+            assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
+            assert.equal(upstream.seen.length, 0);
+        });
+
+        it("gives the partner only what DNS and the secret read left of the deadline", async () => {
+            make({ timeoutMs: 600, resolve: (h) => after(200, null).then(() => loopbackResolver(h)) });
+            sm.on(GetSecretValueCommand, { SecretId: routeOf("slow.partner.test").secret.aws }).callsFake(() => after(200, { SecretString: TOKENS["slow.partner.test"] }));
+            const started = Date.now();
+            const res = await invoke(req("https://slow.partner.test/slow"));
+            assert.equal(res.status, 504);
+            assert.equal(res.headers[BROKER_ERROR_HEADER], "upstream-timeout");
+            const took = Date.now() - started;
+            assert.ok(took >= 550 && took < 900, `${took} ms for a 600 ms deadline`);
+        });
+
+        it("the Secrets Manager client gives up on its own within its bounds (504 secret-timeout, not 500)", async () => {
+            const stuck = await startSecretsManager(new Map([[routeOf("api.partner.test").secret.aws!, HANG]]));
+            try {
+                const store = new SecretsManagerSecretStore({
+                    region: "eu-west-1",
+                    endpoint: stuck.url,
+                    credentials: { accessKeyId: "AKIDTESTONLY", secretAccessKey: "test-only" },
+                    requestHandler: { requestTimeout: 150, throwOnRequestTimeout: true },
+                });
+                assert.equal(await store.client.config.maxAttempts(), SECRET_READ_ATTEMPTS);
+                sm.restore(); // the real client this time
+                make({ secrets: store, timeoutMs: 5000 });
+                const res = await invoke(req("https://api.partner.test/echo"));
+                assert.equal(res.status, 504);
+                assert.equal(res.headers[BROKER_ERROR_HEADER], "secret-timeout");
+                assert.equal(stuck.calls.length, SECRET_READ_ATTEMPTS);
+            } finally {
+                sm = mockClient(SecretsManagerClient);
+                await stuck.close();
+            }
         });
     });
 

@@ -5,8 +5,9 @@ import { OAuth2Client } from "google-auth-library";
 import { createCloudRunHandler, ENVELOPE_HEADER, FORWARD_PATH, startCloudRunServer, verifiedEmail } from "../src/cloud-run";
 import { Broker, BrokerOptions, createBroker } from "../src/core";
 import { BROKER_ERROR_HEADER, RequestEnvelope, ResponseEnvelope } from "../src/envelope";
-import { CLOUD_RUN_HTTP1_LIMIT_BYTES, CLOUD_RUN_LIMITS } from "../src/limits";
-import { SecretManagerStore } from "../src/secrets-gcp";
+import { CLOUD_RUN_HTTP1_LIMIT_BYTES, CLOUD_RUN_LIMITS, SECRET_READ_ATTEMPT_TIMEOUT_MS, SECRET_READ_ATTEMPTS } from "../src/limits";
+import { TOKEN_MARKER } from "../src/redact";
+import { AuthorizedRequester, SecretManagerStore } from "../src/secrets-gcp";
 import { BILLING_SA, decode, fakeIdToken, leakedSecrets, LogCapture, ORDERS_SA, req, ROUTES, TOKENS, testBrokerOptions } from "./support/fixtures";
 import { SecretState, StandIn, startSecretManager } from "./support/standins";
 import { testPki } from "./support/tls";
@@ -69,8 +70,9 @@ describe("broker on GCP (Cloud Run adapter, Secret Manager stand-in)", () => {
         const { http: status, envelope } = await post(req("https://api.partner.test/echo", { headers: { authorization: "Bearer caller", "x-api-key": "caller" } }));
         assert.equal(status, 200);
         assert.equal(envelope!.status, 200);
-        const seen = JSON.parse(decode(envelope!.body));
+        const seen = upstream.seen.at(-1)!;
         assert.equal(seen.headers["x-api-key"], TOKENS["api.partner.test"]);
+        assert.equal(JSON.parse(decode(envelope!.body)).headers["x-api-key"], TOKEN_MARKER, "the caller never gets the token back");
         assert.equal(seen.headers.authorization, undefined);
         assert.deepEqual(
             sm.calls.map((c) => [c.method, c.path, c.authorization]),
@@ -85,7 +87,7 @@ describe("broker on GCP (Cloud Run adapter, Secret Manager stand-in)", () => {
         assert.match(JSON.parse(decode(denied.envelope!.body)).reason, /billing@proj\.iam\.gserviceaccount\.com is not a listed caller of api\.partner\.test/);
         const allowed = await post(req("https://bearer.partner.test/echo"), asEmail(BILLING_SA));
         assert.equal(allowed.envelope!.status, 200);
-        assert.equal(JSON.parse(decode(allowed.envelope!.body)).headers.authorization, `Bearer ${TOKENS["bearer.partner.test"]}`);
+        assert.equal(upstream.seen.at(-1)!.headers.authorization, `Bearer ${TOKENS["bearer.partner.test"]}`);
         assert.equal((await post(req("https://bearer.partner.test/echo"), asEmail(ORDERS_SA))).envelope!.status, 403);
         assert.equal(upstream.seen.length, 1);
         assert.equal(sm.calls.length, 1, "no secret is read for a refused caller");
@@ -150,6 +152,23 @@ describe("broker on GCP (Cloud Run adapter, Secret Manager stand-in)", () => {
         make({ limits: { maxRequestBytes: CLOUD_RUN_LIMITS.maxRequestBytes, maxResponseBytes: 8192 }, timeoutMs: 250 });
         assert.equal((await post(req("https://api.partner.test/big?n=9000"))).envelope!.status, 413);
         assert.equal((await post(req("https://slow.partner.test/slow"))).envelope!.status, 504);
+    });
+
+    it("bounds the Secret Manager read (attempts, per-attempt timeout, total) and answers 504 secret-timeout when it runs out", async () => {
+        let asked: Parameters<AuthorizedRequester["request"]>[0] | undefined;
+        await new SecretManagerStore({ client: { request: async <T>(o: typeof asked) => ((asked = o), { data: {} as T }) } }).get(secretOf("api.partner.test"));
+        assert.equal(asked!.timeout, SECRET_READ_ATTEMPT_TIMEOUT_MS);
+        assert.deepEqual(asked!.retryConfig, { retry: SECRET_READ_ATTEMPTS - 1, noResponseRetries: SECRET_READ_ATTEMPTS - 1 });
+        assert.ok(asked!.signal instanceof AbortSignal);
+
+        secrets.set(secretOf("api.partner.test"), { state: "hang" });
+        make({ secrets: new SecretManagerStore({ endpoint: sm.url, client: auth, timeoutMs: 150 }), timeoutMs: 5000 });
+        const started = Date.now();
+        const { envelope } = await post(req("https://api.partner.test/echo"));
+        assert.equal(envelope!.status, 504);
+        assert.equal(envelope!.headers[BROKER_ERROR_HEADER], "secret-timeout");
+        assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
+        assert.equal(upstream.seen.length, 0);
     });
 
     it("serves only POST /v1/forward and answers bad JSON with a 400 envelope", async () => {

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { OAuth2Client } from "google-auth-library";
 import { Bundle, bundleBroker, bundleProxy, findBrokerDir, GCP_ENTRY_POINT, LAMBDA_HANDLER, PROXY_FILE } from "../src/bundle";
 import { BROKER_ERROR_HEADER } from "../src/envelope";
+import { TOKEN_MARKER } from "../src/redact";
 import { aliasName, BrokerRoutes } from "../src/routes";
 import { allowTestLoopback, decode, fakeIdToken, FUNCTION_ARN, LogCapture, loopbackResolver, ORDERS_SA, ROUTES, TOKENS } from "./support/fixtures";
 import { startSecretManager, startSecretsManager } from "./support/standins";
@@ -107,7 +108,8 @@ describe("bundles", function () {
             const handler = mod.createLambdaHandler(broker);
             const res = await handler({ v: 1, method: "GET", url: "https://api.partner.test/echo", headers: { "x-api-key": "mine" } }, { invokedFunctionArn: arnFor("api.partner.test") });
             assert.equal(res.status, 200, decode(res.body));
-            assert.equal(JSON.parse(decode(res.body)).headers["x-api-key"], TOKENS["api.partner.test"]);
+            assert.equal(upstream.seen.at(-1)!.headers["x-api-key"], TOKENS["api.partner.test"]);
+            assert.equal(JSON.parse(decode(res.body)).headers["x-api-key"], TOKEN_MARKER, "the bundled broker scrubs its answer too");
             const missing = await handler({ v: 1, method: "GET", url: "https://bearer.partner.test/", headers: {} }, { invokedFunctionArn: arnFor("bearer.partner.test") });
             assert.equal(missing.status, 407, "ResourceNotFoundException (no secret) from the wire protocol → 407");
             const unset = await handler({ v: 1, method: "GET", url: "https://query.partner.test/", headers: {} }, { invokedFunctionArn: arnFor("query.partner.test") });
@@ -154,7 +156,8 @@ describe("bundles", function () {
             };
             const ok = await post(bundled, "https://api.partner.test/echo");
             assert.equal(ok.status, 200);
-            assert.equal(JSON.parse(decode(ok.body)).headers["x-api-key"], TOKENS["api.partner.test"]);
+            assert.equal(upstream.seen.at(-1)!.headers["x-api-key"], TOKENS["api.partner.test"]);
+            assert.equal(JSON.parse(decode(ok.body)).headers["x-api-key"], TOKEN_MARKER);
             assert.equal(sm.calls[0].authorization, "Bearer test-access-token");
             const viaDefault = await post(defaults, "https://unlisted.example/");
             assert.equal(viaDefault.headers[BROKER_ERROR_HEADER], "host-not-routed", "the default entry point reads routes.json beside it");

@@ -12,6 +12,7 @@ import { BROKER_ERROR_HEADER, errorEnvelope, RequestEnvelope } from "../src/enve
 import { createLambdaHandler } from "../src/lambda";
 import { LAMBDA_LIMITS } from "../src/limits";
 import { awsInvoker, brokerFetch, gcpInvoker, Invoker, parseProxyConfig, ProxyConfig, RunningProxy, startProxy } from "../src/proxy";
+import { TOKEN_MARKER } from "../src/redact";
 import { aliasName } from "../src/routes";
 import { SecretsManagerSecretStore } from "../src/secrets-aws";
 import { SecretManagerStore } from "../src/secrets-gcp";
@@ -91,8 +92,9 @@ describe("local proxy", () => {
                 headers: { "x-api-key": "caller-supplied", "proxy-authorization": "Basic eA==", "proxy-connection": "keep-alive", "x-request-id": "r-1" },
             });
             assert.equal(res.status, 200);
-            const seen = JSON.parse(res.body);
+            const seen = upstream.seen.at(-1)!;
             assert.equal(seen.headers["x-api-key"], TOKENS["api.partner.test"]);
+            assert.equal(JSON.parse(res.body).headers["x-api-key"], TOKEN_MARKER, "our server never sees the token");
             assert.equal(seen.headers["proxy-authorization"], undefined);
             assert.equal(seen.headers["x-request-id"], "r-1");
             assert.equal(seen.path, "/echo?page=2");
@@ -109,7 +111,8 @@ describe("local proxy", () => {
             assert.equal(res.headers["x-upstream"], "partner");
             const seen = JSON.parse(res.body);
             assert.equal(seen.body, "hello");
-            assert.equal(seen.path, `/echo?q=1&api_key=${TOKENS["query.partner.test"]}`);
+            assert.equal(upstream.seen.at(-1)!.path, `/echo?q=1&api_key=${TOKENS["query.partner.test"]}`);
+            assert.equal(seen.path, `/echo?q=1&api_key=${TOKEN_MARKER}`);
         });
 
         it("answers an unknown host with 403 itself, invoking nothing", async () => {
@@ -193,7 +196,8 @@ describe("local proxy", () => {
             const res = await f("https://api.partner.test/echo", { method: "POST", headers: { "x-api-key": "mine", "content-type": "application/json" }, body: JSON.stringify({ a: 1 }) });
             assert.equal(res.status, 200);
             const seen = (await res.json()) as { headers: Record<string, string>; body: string };
-            assert.equal(seen.headers["x-api-key"], TOKENS["api.partner.test"]);
+            assert.equal(upstream.seen.at(-1)!.headers["x-api-key"], TOKENS["api.partner.test"]);
+            assert.equal(seen.headers["x-api-key"], TOKEN_MARKER);
             assert.equal(seen.body, '{"a":1}');
             const redirect = await f("http://api.partner.test/redirect");
             assert.equal(redirect.status, 302);
@@ -214,7 +218,7 @@ describe("local proxy", () => {
             try {
                 const res = await viaProxy(p.port, "http://bearer.partner.test/echo");
                 assert.equal(res.status, 200, res.body);
-                assert.equal(JSON.parse(res.body).headers.authorization, `Bearer ${TOKENS["bearer.partner.test"]}`);
+                assert.equal(upstream.seen.at(-1)!.headers.authorization, `Bearer ${TOKENS["bearer.partner.test"]}`);
                 assert.equal(decodeURIComponent(lambda.calls[0].path.split("/")[3]), `${FUNCTION_ARN}:${aliasName("bearer-co", "bearer.partner.test")}`);
                 assert.deepEqual(lambda.invocationTypes, ["RequestResponse"]);
                 assert.match(lambda.calls[0].authorization ?? "", /^AWS4-HMAC-SHA256 Credential=AKIDTESTONLY\/\d{8}\/eu-west-1\/lambda\//);
@@ -316,7 +320,7 @@ describe("local proxy", () => {
             email = ORDERS_SA;
             const res = await viaProxy(proxy.port, "http://api.partner.test/echo", { headers: { authorization: "Bearer caller-token" } });
             assert.equal(res.status, 200);
-            const seen = JSON.parse(res.body);
+            const seen = upstream.seen.at(-1)!;
             assert.equal(seen.headers["x-api-key"], TOKENS["api.partner.test"]);
             assert.equal(seen.headers.authorization, undefined);
             assert.match(audiences.at(-1)!, /^http:\/\/127\.0\.0\.1:\d+$/);

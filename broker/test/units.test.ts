@@ -2,9 +2,12 @@
 import * as assert from "node:assert/strict";
 import { classifyAddress, defaultAddressAllowed } from "../src/address-guard";
 import { withQueryParam } from "../src/core";
-import { stripHeaders } from "../src/headers";
+import { isCredentialHeader, stripHeaders } from "../src/headers";
 import { aliasFromArn } from "../src/lambda";
+import { timeoutFromEnv, TIMEOUT_ENV } from "../src/deployed";
+import * as L from "../src/limits";
 import { maxRawBodyBytes } from "../src/limits";
+import { decodeContent, TOKEN_MARKER, tokenRedactor } from "../src/redact";
 import { aliasName, routesProblems } from "../src/routes";
 import { SecretCache, TOKEN_PLACEHOLDER, usableToken } from "../src/secrets";
 import { ROUTES } from "./support/fixtures";
@@ -85,9 +88,104 @@ describe("query and header helpers", () => {
     it("strips hop-by-hop headers, any Proxy-*, and names listed in Connection", () => {
         assert.deepEqual(stripHeaders({ Connection: "close, X-A", "x-a": "1", "proxy-foo": "1", "x-b": "2", Upgrade: "h2c" }, ["x-b"]), {});
     });
+    const credentials: [string, boolean][] = [
+        ["Authorization", true],
+        ["proxy-authorization", true],
+        ["Cookie", true],
+        ["X-Api-Key", true],
+        ["api-key", true],
+        ["X-APIKEY", true],
+        ["apikey", true],
+        ["x_api_key", true],
+        ["X-Auth-Token", true],
+        ["x-auth", true],
+        ["X-Access-Token", true],
+        ["private-token", true],
+        ["X-CSRF-Token", true],
+        ["x-client-secret", true],
+        ["x-session-id", true],
+        ["x-user-credentials", true],
+        ["x-password", true],
+        ["x-webhook-signature", true],
+        ["x-forwarded-authorization", true],
+        ["x-amz-security-token", true],
+        ["X-Amz-Date", true],
+        ["x-goog-iam-authorization-token", true],
+        ["x-goog-user-project", true],
+        ["content-type", false],
+        ["accept", false],
+        ["accept-language", false],
+        ["user-agent", false],
+        ["idempotency-key", false],
+        ["x-request-id", false],
+        ["x-trace", false],
+        ["if-none-match", false],
+        ["x-author", false],
+        ["x-tokenizer-mode", false],
+        ["x-key-id", false],
+    ];
+    for (const [name, dropped] of credentials) {
+        it(`${dropped ? "drops" : "keeps"} the caller header ${name}`, () => assert.equal(isCredentialHeader(name), dropped));
+    }
     it("sizes the raw body so its base64 fits the envelope", () => {
         assert.equal(maxRawBodyBytes(8), 6);
         assert.ok(Math.ceil(maxRawBodyBytes(6 * 1024 * 1024) / 3) * 4 <= 6 * 1024 * 1024);
+    });
+});
+
+describe("timeouts fit inside each other", () => {
+    it("the stores' bounds fit the forward deadline, and the deadline plus margin fits the function timeout", () => {
+        assert.ok(L.SECRET_READ_ATTEMPTS * L.SECRET_READ_ATTEMPT_TIMEOUT_MS <= L.SECRET_READ_TIMEOUT_MS);
+        assert.ok(L.SECRET_READ_TIMEOUT_MS < L.DEFAULT_FORWARD_TIMEOUT_MS);
+        assert.ok(L.CONNECT_ATTEMPT_TIMEOUT_MS < L.DEFAULT_FORWARD_TIMEOUT_MS);
+        assert.ok(L.DEFAULT_FORWARD_TIMEOUT_MS <= L.MAX_FORWARD_TIMEOUT_MS);
+        assert.ok(L.MAX_FORWARD_TIMEOUT_MS + L.FORWARD_MARGIN_MS <= L.BROKER_FUNCTION_TIMEOUT_SECONDS * 1000);
+        assert.ok(L.BROKER_FUNCTION_TIMEOUT_SECONDS * 1000 < L.PROXY_INVOKE_TIMEOUT_MS, "the proxy waits for the broker's own answer");
+    });
+    it("caps a deadline set through the environment so the broker still answers before the platform stops it", () => {
+        assert.equal(timeoutFromEnv({ [TIMEOUT_ENV]: "4000" }), 4000);
+        assert.equal(timeoutFromEnv({ [TIMEOUT_ENV]: "60000" }), L.MAX_FORWARD_TIMEOUT_MS);
+        assert.equal(timeoutFromEnv({ [TIMEOUT_ENV]: "x" }), undefined);
+        assert.equal(timeoutFromEnv({}), undefined);
+    });
+});
+
+describe("token redaction", () => {
+    const token = "a/b c+d~é!";
+    const r = tokenRedactor(token);
+    const forms: [string, string][] = [
+        ["raw", token],
+        ["encodeURIComponent", encodeURIComponent(token)],
+        ["encodeURI", encodeURI(token)],
+        ["form encoding (+ for space)", new URLSearchParams({ k: token }).toString().slice(2)],
+        ["lower-case hex", encodeURIComponent(token).toLowerCase()],
+        ["every byte encoded", [...Buffer.from(token)].map((b) => "%" + b.toString(16).padStart(2, "0")).join("")],
+    ];
+    for (const [name, form] of forms) {
+        it(`replaces the ${name} form in bytes and header text`, () => {
+            const body = Buffer.from(`x=${form}&y=${form}`, "utf8");
+            assert.equal(r.bytes(body).toString("utf8"), `x=${TOKEN_MARKER}&y=${TOKEN_MARKER}`);
+            assert.equal(r.text(body.toString("latin1")), `x=${TOKEN_MARKER}&y=${TOKEN_MARKER}`);
+        });
+    }
+    it("replaces the Bearer form, leaves other text alone (same Buffer when nothing matched), and spots the token in a header name", () => {
+        assert.equal(r.bytes(Buffer.from(`Bearer ${token}`)).toString("utf8"), `Bearer ${TOKEN_MARKER}`);
+        const other = Buffer.from("a/b c+d~e! nothing here");
+        assert.equal(r.bytes(other), other);
+        assert.equal(tokenRedactor("Tok123").inName("x-tok123-id"), true);
+        assert.equal(tokenRedactor("Tok123").inName("x-other"), false);
+    });
+    it("decodes gzip, br and deflate (zlib or raw), in the order applied; refuses unknown codings and output over the bound", () => {
+        const zlib = require("node:zlib") as typeof import("node:zlib");
+        const plain = Buffer.from("hello ".repeat(100));
+        assert.deepEqual(decodeContent(zlib.gzipSync(plain), "gzip", 1000, "h"), plain);
+        assert.deepEqual(decodeContent(zlib.brotliCompressSync(plain), "br", 1000, "h"), plain);
+        assert.deepEqual(decodeContent(zlib.deflateRawSync(plain), "deflate", 1000, "h"), plain);
+        assert.deepEqual(decodeContent(zlib.gzipSync(zlib.deflateSync(plain)), "deflate, gzip", 1000, "h"), plain);
+        assert.deepEqual(decodeContent(plain, "identity", 1000, "h"), plain);
+        assert.throws(() => decodeContent(plain, "zstd", 1000, "h"), { code: "upstream-encoding-unsupported", status: 502 });
+        assert.throws(() => decodeContent(zlib.gzipSync(plain), "gzip", 599, "h"), { code: "response-too-large", status: 413 });
+        assert.throws(() => decodeContent(Buffer.from("not gzip"), "gzip", 1000, "h"), { code: "upstream-error", status: 502 });
     });
 });
 

@@ -43,8 +43,8 @@ function json(res: http.ServerResponse, status: number, body: unknown, headers: 
     res.end(data);
 }
 
-/** Secret value, or the state of a secret without a usable latest version. */
-export type SecretState = string | { state: "no-version" | "disabled" | "denied" };
+/** Secret value, or the state of a secret without a usable latest version ("hang": never answers). */
+export type SecretState = string | { state: "no-version" | "disabled" | "denied" | "hang" };
 
 /** Secret Manager REST: GET /v1/{name}/versions/latest:access. */
 export function startSecretManager(secrets: Map<string, SecretState>): Promise<StandIn> {
@@ -54,6 +54,7 @@ export function startSecretManager(secrets: Map<string, SecretState>): Promise<S
         const s = secrets.get(m[1]);
         if (s === undefined || (typeof s === "object" && s.state === "no-version"))
             return json(res, 404, { error: { code: 404, status: "NOT_FOUND", message: `Secret [${m[1]}] not found or has no versions.` } });
+        if (typeof s === "object" && s.state === "hang") return;
         if (typeof s === "object" && s.state === "disabled")
             return json(res, 400, { error: { code: 400, status: "FAILED_PRECONDITION", message: `Secret Version [${m[1]}/versions/1] is in DISABLED state.` } });
         if (typeof s === "object") return json(res, 403, { error: { code: 403, status: "PERMISSION_DENIED", message: "Permission denied" } });
@@ -63,15 +64,17 @@ export function startSecretManager(secrets: Map<string, SecretState>): Promise<S
 
 /**
  * Secrets Manager (AWS JSON 1.1 protocol): POST / with X-Amz-Target secretsmanager.GetSecretValue.
- * A secret mapped to undefined exists without a version (created, never set).
+ * A secret mapped to undefined exists without a version (created, never set); HANG never answers.
  */
-export function startSecretsManager(secrets: Map<string, string | undefined>): Promise<StandIn> {
+export const HANG = Symbol("hang");
+export function startSecretsManager(secrets: Map<string, string | undefined | typeof HANG>): Promise<StandIn> {
     const amzJson = { "content-type": "application/x-amz-json-1.1" };
     return listen((req, body, res) => {
         if (req.headers["x-amz-target"] !== "secretsmanager.GetSecretValue") return json(res, 400, { __type: "UnknownOperationException", message: "unknown" }, amzJson);
         const { SecretId } = JSON.parse(body) as { SecretId: string };
         if (!secrets.has(SecretId)) return json(res, 400, { __type: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret." }, amzJson);
         const value = secrets.get(SecretId);
+        if (value === HANG) return;
         if (value === undefined) {
             return json(res, 400, { __type: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT" }, amzJson);
         }
