@@ -286,6 +286,8 @@ export function createProxyServer(config: ProxyConfig, opts: ForwarderOptions = 
         return undefined;
     });
     server.on("connect", (_req: http.IncomingMessage, socket: import("node:stream").Duplex) => {
+        // The socket is ours once "connect" fires: a client resetting it (curl does, after a 405) must not crash the proxy.
+        socket.on("error", () => socket.destroy());
         socket.end(
             `HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\n${BROKER_ERROR_HEADER}: connect-refused\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(CONNECT_REFUSAL)}\r\n\r\n${CONNECT_REFUSAL}`,
         );

@@ -137,6 +137,22 @@ describe("local proxy", () => {
             assert.equal(invocations.length, 0);
         });
 
+        it("keeps serving after a client resets its CONNECT (as curl does after the 405)", async () => {
+            for (let i = 0; i < 5; i++) {
+                await new Promise<void>((resolve) => {
+                    const s = net.connect(proxy.port, "127.0.0.1", () => s.write("CONNECT api.partner.test:443 HTTP/1.1\r\nHost: api.partner.test:443\r\n\r\n"));
+                    s.on("error", () => undefined);
+                    s.once("data", () => {
+                        s.resetAndDestroy();
+                        resolve();
+                    });
+                });
+            }
+            await new Promise((r) => setTimeout(r, 100));
+            const res = await viaProxy(proxy.port, "http://unlisted.example/x");
+            assert.equal(res.status, 403, "the proxy still answers");
+        });
+
         it("answers a non-proxy (origin-form) request with 400 and how to use it", async () => {
             const res = await viaProxy(proxy.port, "/echo");
             assert.equal(res.status, 400);
@@ -361,5 +377,24 @@ describe("local proxy", () => {
         it("never logs a token", () => {
             assert.deepEqual(leakedSecrets(), []);
         });
+    });
+});
+
+describe("partner-access-proxy command", () => {
+    const run = (args: string[]) => {
+        const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
+        const path = require("node:path") as typeof import("node:path");
+        return spawnSync(process.execPath, [path.join(__dirname, "..", "cli", "partner-access-proxy.js"), ...args], { encoding: "utf8", timeout: 30000 });
+    };
+    it("--help prints the usage and exits 0; a bad or missing argument exits 2 saying what is wrong", () => {
+        const help = run(["--help"]);
+        assert.equal(help.status, 0);
+        assert.match(help.stdout, /usage: partner-access-proxy --config/);
+        const bogus = run(["--bogus"]);
+        assert.equal(bogus.status, 2);
+        assert.match(bogus.stderr, /--bogus/);
+        const missing = run([]);
+        assert.equal(missing.status, 2);
+        assert.match(missing.stderr, /--config is required/);
     });
 });
