@@ -7,7 +7,7 @@ import { Matrix, accessMatrix, blocking } from "../tools/access/matrix";
 import { Refusal } from "../tools/access/review-types";
 import { SynthOutput } from "../tools/access/synth-output";
 import { main } from "../tools/cli";
-import { tempDir } from "./support/fixtures";
+import { registryFile, sampleRegistryObject, tempDir } from "./support/fixtures";
 import { cliInProcess, runCli, synthStack } from "./support/synth-runs";
 import { variant } from "./support/variants";
 
@@ -84,6 +84,18 @@ describe("effective access matrix", () => {
         // Unless the base predates synth (the pull-request job says so): then every grant is new.
         const first = await cliInProcess(["diff", "--base", path.join(out, "nope"), "--head", out, "--stack", "stag", "--empty-base"]);
         assert.match(first.stdout, /gains/);
+    });
+});
+
+describe("policy over every stage", () => {
+    it("judges every stage even when one does not render, and fails naming it", async () => {
+        // A prod identity in prod's own AWS account is refused by prod's synth; stag does not accept prod identities.
+        const reg = sampleRegistryObject();
+        reg.partners[0].identities.prod.aws = ["arn:aws:iam::222222222222:role/in-our-own-account"];
+        const r = await cliInProcess(["policy", "--registry", registryFile(reg), "--out", tempDir("policy-every-stage"), "--at", "2026-12-01"]);
+        assert.equal(r.status, 1);
+        assert.match(r.stdout, /^stag: \d+ resources, 0 violation\(s\)/m, "stag is still judged");
+        assert.match(r.stderr, /synth of prod failed/);
     });
 });
 

@@ -67,7 +67,7 @@ export function program(): Command {
         .action(async (o) => (await import("./commands")).kitsCommand(o));
 
     cli.command("schema")
-        .description("Write partners.schema.json and the config block of Pulumi.yaml from the input schema.")
+        .description("Write partners.schema.json, the config block of Pulumi.yaml and README's config table from the input schema.")
         .option("--check", "only check that the committed files are current (exit 1 if not)")
         .action(async (o) => (await import("./commands")).schemaCommand(o));
 

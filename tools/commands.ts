@@ -52,8 +52,18 @@ export async function policyCommand(o: { stack?: string[]; out: string; at?: Dat
     const { runPoliciesAsCli } = await import("./policy-run");
     const { readSynthOutput } = await import("./access/synth-output");
     let mandatory = 0;
+    const failed: string[] = [];
     for (const stack of o.stack ?? listStacks()) {
-        const s = readSynthOutput(ensureSynth(stack, path.resolve(o.out), o.at, o.registry));
+        let dir: string;
+        try {
+            dir = ensureSynth(stack, path.resolve(o.out), o.at, o.registry);
+        } catch (e) {
+            // Every stage is judged: one that does not render must not hide the others' findings.
+            if (!(e instanceof Findings)) throw e;
+            failed.push(stack);
+            continue;
+        }
+        const s = readSynthOutput(dir);
         const violations = runPoliciesAsCli(s.resources, stack, configRenderedWith(stack, s.dir));
         console.log(`${stack}: ${s.resources.length} resources, ${violations.length} violation(s)`);
         for (const v of violations) {
@@ -61,7 +71,8 @@ export async function policyCommand(o: { stack?: string[]; out: string; at?: Dat
             if (v.enforcementLevel === "mandatory") mandatory++;
         }
     }
-    if (mandatory > 0) throw new Findings(`${mandatory} mandatory violation(s)`);
+    const problems = [...(mandatory > 0 ? [`${mandatory} mandatory violation(s)`] : []), ...(failed.length > 0 ? [`synth of ${failed.join(", ")} failed`] : [])];
+    if (problems.length > 0) throw new Findings(problems.join("; "));
 }
 
 export async function accessCommand(o: { stack: string; out: string; at?: Date; full?: boolean; registry?: string }): Promise<void> {
