@@ -5,6 +5,7 @@ import { outboundBroker, outboundBrokerSecretsGuarded } from "./broker";
 import { withExceptions } from "./exceptions";
 import { cloudRunInvokerNotPublic, cloudRunNotPublic, gcpMembersExact, gcsBucketPrivate, noPublicGcpMembers, workloadIdentityConditioned } from "./gcp";
 import { principalsFromRegistry, s3BucketsGuarded, stageIsolation } from "./stack";
+import { endpointsIssuersOwnKeys, endpointsOperationsAuthenticated } from "./gcp-surface";
 
 /**
  * Every policy of the pack; the pack and the offline runner both use this
@@ -29,4 +30,6 @@ export const policies: Policies = [
     s3BucketsGuarded,
     stageIsolation,
     principalsFromRegistry,
+    endpointsOperationsAuthenticated,
+    endpointsIssuersOwnKeys,
 ].map(withExceptions);
