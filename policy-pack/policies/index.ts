@@ -6,6 +6,7 @@ import { withExceptions } from "./exceptions";
 import { cloudRunInvokerNotPublic, cloudRunNotPublic, gcpMembersExact, gcsBucketPrivate, noPublicGcpMembers, workloadIdentityConditioned } from "./gcp";
 import { principalsFromRegistry, s3BucketsGuarded, stageIsolation } from "./stack";
 import { endpointsIssuersOwnKeys, endpointsOperationsAuthenticated } from "./gcp-surface";
+import { serviceAccountImpersonationRendered, workloadIdentityMappingRendered, workloadIdentityMembersOurs, workloadIdentityProvidersListed } from "./gcp-federation";
 
 /**
  * Every policy of the pack; the pack and the offline runner both use this
@@ -32,4 +33,8 @@ export const policies: Policies = [
     principalsFromRegistry,
     endpointsOperationsAuthenticated,
     endpointsIssuersOwnKeys,
+    workloadIdentityMembersOurs,
+    workloadIdentityProvidersListed,
+    workloadIdentityMappingRendered,
+    serviceAccountImpersonationRendered,
 ].map(withExceptions);
