@@ -9,8 +9,10 @@
 import { AccessPlan } from "../plan/access-plan";
 import { pathParams, routeKey } from "../plan/routes";
 import { operationId } from "../aws/rest-api-definition";
+import { JWKS_BASE, serviceAccountJwksUri } from "../../policy-pack/policies/rendered";
 
-export const JWKS_BASE = "https://www.googleapis.com/robot/v1/metadata/x509/";
+/** Defined once in the policy pack, which accepts exactly this form (endpoints-issuers-own-keys). */
+export { JWKS_BASE };
 
 /** Security definition name of one partner service account: stable and readable. */
 export function securityName(slug: string, email: string): string {
@@ -44,7 +46,7 @@ export function openApiDocument(plan: AccessPlan, serviceName: string): OpenApiD
                 type: "oauth2",
                 "x-google-issuer": email,
                 // As Google documents it: the raw email in the path.
-                "x-google-jwks_uri": `${JWKS_BASE}${email}`,
+                "x-google-jwks_uri": serviceAccountJwksUri(email),
                 "x-google-audiences": audience,
             };
             for (const r of p.gcp.activeRoutes) grantees.set(routeKey(r), [...(grantees.get(routeKey(r)) ?? []), name]);

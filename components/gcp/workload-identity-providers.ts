@@ -6,19 +6,15 @@
 import { AccessPlan } from "../plan/access-plan";
 import { accountOfArn, awsRoleAttribute } from "../plan/identities";
 
-/** Google's default AWS mapping, written out so the principalSet members are stable. */
-export const AWS_ATTRIBUTE_MAPPING: Record<string, string> = {
-    "google.subject": "assertion.arn",
-    "attribute.aws_account": "assertion.account",
-    "attribute.aws_role":
-        "assertion.arn.contains('assumed-role') ? assertion.arn.extract('{account_arn}assumed-role/') + 'assumed-role/' + assertion.arn.extract('assumed-role/{role_name}/') : assertion.arn",
-};
+/**
+ * The mapping, the id limits and the suffix rule are defined once in the policy
+ * pack (policy-pack/policies/rendered.ts), which checks every provider and
+ * principalSet against them: what is rendered and what is accepted cannot drift.
+ */
+export { AWS_ATTRIBUTE_MAPPING, RANDOM_SUFFIX_HEX, WORKLOAD_IDENTITY_ID_MAX, withSuffix } from "../../policy-pack/policies/rendered";
 
 /** Google's limit on an attribute condition (magic-modules WorkloadIdentityPoolProvider.yaml: "The maximum length ... is 4096 characters"). */
 export const ATTRIBUTE_CONDITION_MAX_CHARS = 4096;
-/** Pool and provider ids: 4-32 characters (ibid.). Google keeps a deleted id for 30 days, so each incarnation gets a random suffix. */
-export const WORKLOAD_IDENTITY_ID_MAX = 32;
-export const RANDOM_SUFFIX_HEX = 6;
 
 export interface AwsProviderSpec {
     /** Provider id without its random suffix. */
@@ -52,11 +48,6 @@ export function awsProviderSpecs(plan: AccessPlan): AwsProviderSpec[] {
             attributeCondition: `assertion.account == "${accountId}" && attribute.aws_role in [${roles.map((r) => `"${r}"`).join(", ")}]`,
         };
     });
-}
-
-/** `<base>-<hex>` within Google's 32 characters: the base is shortened, never the suffix. */
-export function withSuffix(base: string, hex: string): string {
-    return `${base.slice(0, WORKLOAD_IDENTITY_ID_MAX - hex.length - 1).replace(/-+$/, "")}-${hex}`;
 }
 
 /** `//iam.googleapis.com/...` audience a federated AWS caller presents to Google STS. */

@@ -10,6 +10,7 @@ import { GcpIdentity, Outbound, Partner, Registry, Retired } from "./registry";
 import { Route, expand } from "./routes";
 import { FileAccess } from "./schema";
 import { StageConfig } from "./stage-config";
+import { stageBase } from "../../policy-pack/policies/rendered";
 import { Window, intersect, windowState } from "./validity";
 
 export type { S3Grant };
@@ -124,7 +125,8 @@ export function stageNames(stage: StageConfig): StageNames {
         apiName: `${base}-partner-api`,
         apiStageName: stage.stage,
         endpointsServiceBase: base,
-        workloadIdentityPoolBase: base,
+        // The pack recognises the stage's pool by this base (policy-pack/policies/rendered.ts).
+        workloadIdentityPoolBase: stageBase(stage.namePrefix, stage.stage),
     };
 }
 

@@ -6,6 +6,8 @@ import { withExceptions } from "./exceptions";
 import { cloudRunInvokerNotPublic, cloudRunNotPublic, gcpMembersExact, gcsBucketPrivate, noPublicGcpMembers, workloadIdentityConditioned } from "./gcp";
 import { s3AccessGrantsToIam, s3AclsDisabled, s3ReplicationStaysOurs } from "./s3-data-paths";
 import { principalsFromRegistry, s3BucketsGuarded, stageIsolation } from "./stack";
+import { endpointsIssuersOwnKeys, endpointsOperationsAuthenticated } from "./gcp-surface";
+import { serviceAccountImpersonationRendered, workloadIdentityMappingRendered, workloadIdentityMembersOurs, workloadIdentityProvidersListed } from "./gcp-federation";
 
 /**
  * Every policy of the pack; the pack and the offline runner both use this
@@ -33,4 +35,10 @@ export const policies: Policies = [
     s3BucketsGuarded,
     stageIsolation,
     principalsFromRegistry,
+    endpointsOperationsAuthenticated,
+    endpointsIssuersOwnKeys,
+    workloadIdentityMembersOurs,
+    workloadIdentityProvidersListed,
+    workloadIdentityMappingRendered,
+    serviceAccountImpersonationRendered,
 ].map(withExceptions);

@@ -1,0 +1,283 @@
+/**
+ * Workload Identity Federation and service-account impersonation on GCP: the
+ * ways an identity outside the registry can become one inside it. Every rule
+ * here compares with what partner-access renders (components/gcp/, through the
+ * forms in rendered.ts) and with the registry the stack is rendered from
+ * (stack.ts stageOf), read only.
+ */
+import { ResourceValidationPolicy } from "@pulumi/policy";
+import { AwsAssertion, providerAdmits } from "./cel";
+import { isUnknownError, known } from "./exceptions";
+import { gcpGrants, hostileCallers, isGcpIamType } from "./gcp";
+import { AwsIdentity, awsIdentityKey, parseAwsIdentity } from "./identities";
+import { AWS_ATTRIBUTE_MAPPING, isStagePoolId } from "./rendered";
+import { RegistryIdentities, stageNames, stageOf } from "./stack";
+import { stackContext } from "./stack-context";
+
+const WIF_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider";
+const isObject = (v: unknown): v is Record<string, any> => typeof v === "object" && v !== null && !Array.isArray(v);
+type Listed = RegistryIdentities["identities"][number];
+const slugOf = (l: Listed) => l.owner.split("/")[0];
+
+/**
+ * Every string of the inputs, JSON texts inside them parsed first (policyData
+ * is a JSON string), as one text. Reading an unknown value (preview) throws
+ * the SDK's UnknownValueError: the check is then reported as not runnable.
+ */
+function inputText(props: unknown): string {
+    const parse = (v: string): unknown => {
+        try {
+            const parsed = JSON.parse(v);
+            return typeof parsed === "string" ? parse(parsed) : parsed;
+        } catch {
+            return v;
+        }
+    };
+    return JSON.stringify(props, (_k, v) => (typeof v === "string" && /^\s*[{["]/.test(v) ? parse(v) : v)) ?? "";
+}
+
+/**
+ * The one form of a Workload Identity member partner-access renders: a pool
+ * named by its project's number, in location global. The identifier names the
+ * pool by ITS project's number, whatever the project of the resource that
+ * grants ("principalSet://iam.googleapis.com/projects/PROJECT_NUMBER/locations/
+ * global/workloadIdentityPools/POOL_ID/...", IAM principal identifiers:
+ * https://cloud.google.com/iam/docs/principal-identifiers), so a grant in our
+ * project may name a pool of any project; that pool's providers, not ours,
+ * then decide who maps to the attribute.
+ */
+const WIF_MEMBER = /^(principal|principalSet):\/\/iam\.googleapis\.com\/projects\/([^/]+)\/locations\/([^/]+)\/workloadIdentityPools\/([^/]+)\/(.+)$/;
+/** Anything that names a federated identity or a pool: members (any case), and pool paths inside other text (audiences, conditions). */
+const FEDERATED_REFERENCE = /principal(?:set)?:\/\/[^\s"'`\\,\]})]*/gi;
+const POOL_PATH = /iam\.googleapis\.com\/projects\/([^/\s"'`\\]+)\/locations\/([^/\s"'`\\]+)\/workloadIdentityPools\/([^/\s"'`\\,\]})]+)/gi;
+
+export const workloadIdentityMembersOurs: ResourceValidationPolicy = {
+    name: "workload-identity-members-ours",
+    description: "Every principal:// and principalSet:// member, and every Workload Identity pool a GCP IAM or iam/ resource names, is a pool of this stage: " +
+        "iam.googleapis.com/projects/<partner-access:gcpProjectNumber>/locations/global/workloadIdentityPools/<the stage's pool id>. A member names a pool " +
+        "by its own project's number, so a grant may name a pool in another project, whose providers (not ours) decide who maps to the listed role; workforce " +
+        "pools, managed and built-in identities are not what partner-access renders either. Remediation: grant the stage's pool principalSet for the partner's " +
+        "AWS role, as partner-access renders (components/gcp/folder-policy.ts).",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (!isGcpIamType(args.type) && !args.type.startsWith("gcp:iam/")) return;
+        const ctx = stackContext();
+        const names = stageNames(ctx);
+        if (!names) return; // not under the CLI: no project number to compare with
+        const number = ctx.config["partner-access:gcpProjectNumber"];
+        const text = inputText(args.props);
+        const found = [...text.matchAll(FEDERATED_REFERENCE)].map((m) => m[0]);
+        const pools = [...text.matchAll(POOL_PATH)];
+        if (found.length === 0 && pools.length === 0) return;
+        if (!number) return report("cannot check Workload Identity members: the stack's config has no partner-access:gcpProjectNumber.");
+        const ours = (project: string, location: string, pool: string) => project === number && location === "global" && isStagePoolId(pool, names.namePrefix, names.stack);
+        const why = (project: string, location: string, pool: string) =>
+            project !== number ? `project ${project}, not this stage's project number ${number}` :
+            location !== "global" ? `location ${location}, not global` : `pool ${pool}, not this stage's pool (${names.namePrefix}-${names.stack}-<suffix>)`;
+        for (const member of new Set(found)) {
+            const m = WIF_MEMBER.exec(member);
+            if (!m) {
+                report(`${args.type} ${args.name} names ${member}, which is not a member of a Workload Identity pool of this stage (only principal:// and principalSet:// of iam.googleapis.com/projects/${number}/locations/global/workloadIdentityPools/<the stage's pool> are rendered).`);
+                continue;
+            }
+            const [, , project, location, pool] = m;
+            if (!ours(project, location, pool)) report(`${args.type} ${args.name} names ${member}, in ${why(project, location, pool)}: that pool's providers, not ours, decide who it admits.`);
+        }
+        for (const [text, project, location, pool] of pools) {
+            if (found.some((f) => f.includes(text))) continue; // judged as a member above
+            if (!ours(project, location, pool)) report(`${args.type} ${args.name} refers to pool ${text}, in ${why(project, location, pool)}.`);
+        }
+    },
+};
+
+/** Non-root identities the registry lists for an account in the accepted environments: those partner-access federates (roots never are). */
+const federatedFor = (registry: RegistryIdentities, accepted: string[], account: string): Listed[] =>
+    registry.identities.filter((i) => i.aws && i.aws.account === account && i.aws.kind !== "root" && accepted.includes(i.environment));
+
+export const workloadIdentityProvidersListed: ResourceValidationPolicy = {
+    name: "workload-identity-providers-listed",
+    description: "Every Workload Identity pool provider is an AWS provider (no OIDC, SAML or X.509: partner-access federates only AWS partners) for an AWS account " +
+        "of which the registry lists a role or user for an environment this stage accepts. A provider for any other account or issuer lets identities the " +
+        "registry never reviewed into the pool, where a mapping can give them a listed identity's attributes. Remediation: list the partner's role under an " +
+        "environment this stage accepts in partners.yaml (reviewed), or remove the provider.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (args.type !== WIF_PROVIDER) return;
+        for (const kind of ["oidc", "saml", "x509"]) {
+            if (args.props[kind] !== undefined && args.props[kind] !== null) report(`the provider is ${kind.toUpperCase()}: partner-access renders only AWS providers, and its claims come from an issuer the registry does not review.`);
+        }
+        const aws = args.props.aws;
+        if (!isObject(aws)) return report("the provider has no aws block: partner-access renders only AWS providers.");
+        const account = String(aws.accountId ?? "");
+        if (!/^\d{12}$/.test(account)) return report(`aws.accountId ${JSON.stringify(aws.accountId ?? null)} is not an AWS account id.`);
+        const stage = stageOf();
+        if (!stage) return; // not under the CLI: no registry to compare with
+        if ("error" in stage) return report(`cannot check the provider's account against the registry: ${stage.error}.`);
+        if (stage.accepted.length === 0) return report("cannot check the provider's account: the stack's config names no accepted environment (partner-access:acceptedEnvironments).");
+        if (federatedFor(stage.registry, stage.accepted, account).length === 0) {
+            const elsewhere = [...new Set(stage.registry.identities.filter((i) => i.aws?.account === account).map((i) => i.owner))];
+            report(`AWS account ${account} has no role or user the registry lists for ${stage.accepted.join(", ")}` +
+                `${elsewhere.length ? ` (it lists ${elsewhere.join(", ")}, which this stage does not accept, or only an account root, which is never federated)` : ""}: every identity of that account could federate.`);
+        }
+    },
+};
+
+/** Role and user names to probe a condition with: every name the registry lists (any account, any environment), and near misses of each. */
+function probeNames(registry: RegistryIdentities): string[] {
+    const names = new Set<string>();
+    for (const i of registry.identities) {
+        const n = i.aws?.name;
+        if (!n) continue;
+        const parts = n.split("-");
+        const prefixes = parts.slice(1).map((_, k) => parts.slice(0, k + 1).join("-"));
+        const suffixes = parts.slice(1).map((_, k) => parts.slice(k + 1).join("-"));
+        for (const v of [n, n.slice(0, -1), n.slice(1), `${n}x`, `x${n}`, `${n}-intruder`, `intruder-${n}`, ...prefixes, ...suffixes]) if (v) names.add(v);
+    }
+    return [...names];
+}
+
+/**
+ * Callers of the provider's own account (an AWS provider admits no other:
+ * Google verifies the signed GetCallerIdentity of `aws.accountId`): an
+ * unrelated role and user, every name the registry lists in any environment
+ * (the dev role of a partner in a prod stack, another partner's role) and
+ * near misses of them (prefixes, suffixes, one character more or less), each
+ * as a role and as a user, and roles whose session name is a listed name.
+ */
+function hostileProbes(account: string, condition: string, registry: RegistryIdentities): AwsAssertion[] {
+    const out = new Map<string, AwsAssertion>();
+    const add = (arn: string) => out.set(arn, { arn, account });
+    for (const c of hostileCallers(account, condition)) out.set(c.arn, c);
+    for (const n of probeNames(registry)) {
+        add(`arn:aws:sts::${account}:assumed-role/${n}/policy-probe`);
+        add(`arn:aws:iam::${account}:user/${n}`);
+        add(`arn:aws:sts::${account}:assumed-role/intruder/${n}`);
+    }
+    return [...out.values()];
+}
+
+/** The IAM identity a caller is: its role (the session dropped) or user. */
+function callerIdentity(c: AwsAssertion): AwsIdentity | undefined {
+    const m = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(c.arn);
+    return parseAwsIdentity(m ? `arn:aws:iam::${m[1]}:role/${m[2]}` : c.arn);
+}
+
+function sameMapping(mapping: unknown): boolean {
+    if (!isObject(mapping)) return false;
+    const keys = Object.keys(mapping);
+    return keys.length === Object.keys(AWS_ATTRIBUTE_MAPPING).length && keys.every((k) => AWS_ATTRIBUTE_MAPPING[k] === mapping[k]);
+}
+
+export const workloadIdentityMappingRendered: ResourceValidationPolicy = {
+    name: "workload-identity-mapping-rendered",
+    description: "Every AWS Workload Identity provider maps attributes exactly as partner-access renders them (rendered.ts AWS_ATTRIBUTE_MAPPING: aws_role is " +
+        "the caller's own role or user, never a constant or a concatenation), and its attribute condition, evaluated with a CEL engine, admits no caller of " +
+        "its account other than the roles and users the registry lists for that account in the environments this stage accepts: probed with an unrelated " +
+        "role and user, every identity the registry lists elsewhere (another partner's role, a partner's dev role in a prod stack), names one character or " +
+        "one word off a listed one (prefixes, suffixes), users named like listed roles, and listed names as session names. A mapping such as aws_role := " +
+        "'arn:aws:sts::<prod account>:assumed-role/<prod role>' would give a dev caller the prod role's grants. A condition that cannot be evaluated is refused. " +
+        "Remediation: the rendered mapping, and a condition listing the exact role ARNs (attribute.aws_role in [...]), as components/gcp/workload-identity-providers.ts renders.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (args.type !== WIF_PROVIDER) return;
+        const aws = args.props.aws;
+        if (!isObject(aws)) return; // not AWS: workload-identity-providers-listed
+        const account = String(aws.accountId ?? "");
+        const mapping = args.props.attributeMapping;
+        if (!sameMapping(mapping)) {
+            report(`the attribute mapping ${JSON.stringify(mapping ?? null)} is not the one partner-access renders (${JSON.stringify(AWS_ATTRIBUTE_MAPPING)}): ` +
+                "an attribute that is not derived from the caller's own ARN can give one caller another identity's grants.");
+        }
+        const condition = String(args.props.attributeCondition ?? "");
+        if (!condition.trim()) return report("the provider has no attribute condition: every identity of the AWS account may federate.");
+        const stage = stageOf();
+        if (!stage) return; // not under the CLI: no registry to compare with
+        if ("error" in stage) return report(`cannot check the provider's condition against the registry: ${stage.error}.`);
+        const allowed = new Set(federatedFor(stage.registry, stage.accepted, account).map((i) => awsIdentityKey(i.aws!)));
+        const admitted: string[] = [];
+        for (const caller of hostileProbes(account, condition, stage.registry)) {
+            const id = callerIdentity(caller);
+            if (id && allowed.has(awsIdentityKey(id))) continue;
+            try {
+                // Judged with the rendered mapping: a provider whose mapping differs is refused above whatever its condition.
+                if (providerAdmits({ accountId: account, attributeCondition: condition, attributeMapping: { ...AWS_ATTRIBUTE_MAPPING }, disabled: false }, caller).admitted) admitted.push(caller.arn);
+            } catch (e) {
+                if (isUnknownError(e)) throw e;
+                return report(`the attribute condition cannot be evaluated (${(e as Error).message}); it cannot be checked, so it is refused.`);
+            }
+        }
+        if (admitted.length > 0) {
+            report(`the attribute condition admits ${admitted.slice(0, 3).join(", ")}${admitted.length > 3 ? ` and ${admitted.length - 3} more` : ""}, ` +
+                `none of them an identity the registry lists for account ${account} in ${stage.accepted.join(", ")}: ${condition}`);
+        }
+    },
+};
+
+/**
+ * Roles that let their holder act as a service account: get its tokens
+ * (workloadIdentityUser, serviceAccountTokenCreator, serviceAccountOpenIdTokenCreator),
+ * attach it to workloads (serviceAccountUser), create its keys
+ * (serviceAccountKeyAdmin), or grant any of these (serviceAccountAdmin's
+ * setIamPolicy; owner). editor includes iam.serviceAccounts.actAs.
+ */
+const IMPERSONATION_ROLES = new Set([
+    "roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser", "roles/iam.serviceAccountOpenIdTokenCreator",
+    "roles/iam.serviceAccountKeyAdmin", "roles/iam.serviceAccountAdmin",
+]);
+const SA_LEVEL_ALSO = new Set(["roles/owner", "roles/editor"]);
+const CUSTOM_ROLE = /^(projects|organizations)\/[^/]+\/roles\//;
+const SERVICE_ACCOUNT_IAM = /^gcp:serviceaccount\/iAM(Member|Binding|Policy):IAM(Member|Binding|Policy)$/;
+/** Grants on a project, folder or organisation reach every service account in it. */
+const CONTAINER_IAM = /^gcp:(projects|folder|organizations)\/iAM(Member|Binding|Policy):IAM(Member|Binding|Policy)$/;
+
+/** The e-mail of the service account a serviceAccountId names (`projects/P/serviceAccounts/E`, or E), or undefined (a unique id). */
+const accountEmail = (id: string) => /([^/]+@[^/]+\.gserviceaccount\.com)$/i.exec(id)?.[1]?.toLowerCase();
+
+export const serviceAccountImpersonationRendered: ResourceValidationPolicy = {
+    name: "service-account-impersonation-rendered",
+    description: "Nobody is granted a role that acts as a service account (roles/iam.workloadIdentityUser, serviceAccountTokenCreator, serviceAccountUser, " +
+        "serviceAccountOpenIdTokenCreator, serviceAccountKeyAdmin, serviceAccountAdmin; owner and editor on a service account) on a service account, nor on " +
+        "a project, folder or organisation (which reaches all its service accounts). partner-access renders no such grant: a partner's federated AWS role is " +
+        "granted the folder directly, without impersonation (components/gcp/workload-identity-providers.ts credentialConfig), and nobody may act as the " +
+        "broker's or the gateway's account. A grant would let its member hold that account's grants: another partner's, or ours. A custom role on a service " +
+        "account cannot be judged and is refused. Remediation: grant the partner's identity the resource directly, as partner-access renders.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        const onAccount = SERVICE_ACCOUNT_IAM.test(args.type);
+        if (!onAccount && !CONTAINER_IAM.test(args.type)) return;
+        const read = gcpGrants(args.type, args.props);
+        if ("error" in read) return report(`${read.error}; it cannot be checked, so it is refused.`);
+        const judged = read.grants.filter((g) => IMPERSONATION_ROLES.has(String(g.role)) || (onAccount && (SA_LEVEL_ALSO.has(String(g.role)) || g.role === undefined || CUSTOM_ROLE.test(String(g.role)))));
+        if (judged.length === 0) return;
+        // Whose account and whose member: for the message (every such grant is refused; a cross-partner one says so).
+        const ctx = stackContext();
+        const stage = stageOf(ctx);
+        const registry = stage && !("error" in stage) ? stage.registry : undefined;
+        const ourProject = ctx.config["partner-access:gcpProject"]?.toLowerCase();
+        // Every such grant is refused whatever account it is on: an account not known yet (preview) does not make it checkable later.
+        const target = String((onAccount ? known(() => args.props.serviceAccountId) : known(() => args.props.project ?? args.props.folder ?? args.props.orgId)) ?? "(not known yet)");
+        const email = onAccount ? accountEmail(target) : undefined;
+        const partnerOfEmail = (e: string) => registry?.identities.find((i) => i.gcp === `email:${e}`);
+        const partnerOfMember = (member: string): Listed | undefined => {
+            if (!registry) return undefined;
+            if (/^serviceAccount:/i.test(member)) return partnerOfEmail(member.slice(member.indexOf(":") + 1).toLowerCase());
+            const arn = /attribute\.aws_role\/(arn:aws:(?:sts|iam)::\d{12}:[^\s]+)$/.exec(member)?.[1];
+            const id = arn ? callerIdentity({ arn: arn.includes(":assumed-role/") ? `${arn}/s` : arn, account: "" }) : undefined;
+            return id ? registry.identities.find((i) => i.aws && i.aws.kind !== "root" && awsIdentityKey(i.aws) === awsIdentityKey(id)) : undefined;
+        };
+        const accountOwner = email === undefined ? undefined : ourProject && email.endsWith(`@${ourProject}.iam.gserviceaccount.com`) ? "ours" : partnerOfEmail(email);
+        const whose = onAccount
+            ? `service account ${email ?? target}${accountOwner === "ours" ? " (one of ours)" : accountOwner ? ` (of partner ${slugOf(accountOwner)})` : ""}`
+            : `every service account of ${target}`;
+        for (const g of judged) {
+            const memberOwner = partnerOfMember(g.member);
+            const cross = memberOwner && accountOwner && accountOwner !== "ours" && slugOf(memberOwner) !== slugOf(accountOwner);
+            const who = memberOwner ? `${g.member} (of partner ${slugOf(memberOwner)}${cross ? ", another partner" : ""})` : g.member;
+            if (g.role === undefined || CUSTOM_ROLE.test(String(g.role))) {
+                report(`${who} holds ${g.role ?? "a role that cannot be read"} on ${whose}: what a custom role permits cannot be judged here, so it is refused.`);
+            } else {
+                report(`${who} holds ${g.role} on ${whose}, so it can act as ${onAccount ? "that account" : "any of them"}; partner-access renders no such grant.`);
+            }
+        }
+    },
+};
