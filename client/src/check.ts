@@ -12,6 +12,7 @@ import {
 import { Cloud, explainResponse, gcpServiceAccount, partnerFetch, PartnerFetchInit } from "./fetch";
 import { clientEmail, googleClient } from "./google";
 import { fillPath, isHarmless, Kit, parseRoute, RefusalProbe } from "./kit";
+import { requireCredentialUrl } from "./url";
 
 export type Status = "ok" | "fail" | "skip";
 
@@ -287,10 +288,14 @@ async function probeRefusal(kit: Kit, r: RefusalProbe, options: CheckOptions, li
 
 // ------------------------------------------------------------------ GCP
 
+/** Gets your access token: https, or plain http only to a loopback emulator (src/url.ts). */
 export function storageBase(): string {
     const host = process.env.STORAGE_EMULATOR_HOST;
     if (!host) return "https://storage.googleapis.com";
-    return (/^https?:\/\//.test(host) ? host : `http://${host}`).replace(/\/+$/, "");
+    const base = (/^https?:\/\//.test(host) ? host : `http://${host}`).replace(/\/+$/, "");
+    requireCredentialUrl(base, "the Cloud Storage endpoint (STORAGE_EMULATOR_HOST)",
+        "unset STORAGE_EMULATOR_HOST, or give an https URL (plain http only to localhost)", { loopbackHttp: true });
+    return base;
 }
 
 async function gcsList(client: AuthClient, base: string, bucket: string, prefix: string, list: Checklist) {
@@ -306,11 +311,18 @@ async function checkGcp(kit: Kit, options: CheckOptions, list: Checklist) {
     const refusals = kit.mustBeRefused.filter((r) => r.cloud === "gcp");
     let gcs: { client: AuthClient; base: string } | undefined;
     if (gcp.files || refusals.some((r) => r.kind === "list")) {
+        let base: string | undefined;
         try {
-            const client = await googleClient(options, [STORAGE_SCOPE]);
-            gcs = { client, base: storageBase() };
+            base = storageBase();
         } catch (e) {
-            list.fail("gcp", "Google credentials", asDiagnosis(e, () => diagnoseGoogle(e, "loading your Google credentials")));
+            list.fail("gcp", "Cloud Storage endpoint", asDiagnosis(e, () => ({ reason: errorMessage(e), fix: "check STORAGE_EMULATOR_HOST" })));
+        }
+        if (base) {
+            try {
+                gcs = { client: await googleClient(options, [STORAGE_SCOPE]), base };
+            } catch (e) {
+                list.fail("gcp", "Google credentials", asDiagnosis(e, () => diagnoseGoogle(e, "loading your Google credentials")));
+            }
         }
     }
     if (gcp.files && gcs) await checkGcs(gcp.files, gcs, options, list);

@@ -2,7 +2,6 @@
  * Signed calls to a stage's API: SigV4 (execute-api) on AWS, a JWT signed by
  * the partner's service account (IAM Credentials signJwt) on GCP.
  */
-import * as http from "node:http";
 import * as https from "node:https";
 import * as tls from "node:tls";
 import { Sha256 } from "@aws-crypto/sha256-js";
@@ -11,6 +10,7 @@ import { AwsAccess, awsAccess, AwsOptions } from "./aws";
 import { AwsErrorContext, clockSkewSeconds, Diagnosis, diagnoseAws, diagnoseGoogle, diagnoseHttp, errorCode, errorMessage, PartnerAccessError } from "./errors";
 import { clientEmail, endpointsClaims, signJwt, sourceClient } from "./google";
 import { Kit, parseRoute, routeMatches } from "./kit";
+import { requireCredentialUrl } from "./url";
 
 export type Cloud = "aws" | "gcp";
 
@@ -91,6 +91,7 @@ async function signGcp(kit: Kit, url: URL, method: string, headers: Record<strin
     try {
         jwt = await signJwt(sa, endpointsClaims(sa, kit.gcp!.api!.audience), init);
     } catch (e) {
+        if (e instanceof PartnerAccessError) throw e;
         const caller = await sourceClient(init).then((c) => clientEmail(c)).catch(() => undefined);
         const d = diagnoseGoogle(e, `signing a JWT as ${sa}`, { serviceAccount: sa, caller });
         throw new PartnerAccessError(d.reason, d.fix, e);
@@ -98,13 +99,15 @@ async function signGcp(kit: Kit, url: URL, method: string, headers: Record<strin
     return { url, method, headers: { ...headers, authorization: `Bearer ${jwt}` }, body };
 }
 
-/** Sends a request with node's http(s), so a call can trust an extra CA without touching the process. */
+const CLEARTEXT_FIX = "use the kit exactly as the operator sent it (its API URLs are https); if it says http://, ask the operator for a new kit";
+
+/** Sends a request with node's https, so a call can trust an extra CA without touching the process. Refuses anything but https. */
 export function send(req: Signed, options: { ca?: PartnerFetchInit["ca"]; timeoutMs?: number } = {}): Promise<Response> {
-    const mod = req.url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
-        const r = mod.request(req.url, {
+        requireCredentialUrl(req.url, "a signed request", CLEARTEXT_FIX);  // (a throw here rejects)
+        const r = https.request(req.url, {
             method: req.method, headers: req.headers, timeout: options.timeoutMs ?? 30_000,
-            ...(options.ca && req.url.protocol === "https:" ? { ca: ([] as (string | Buffer)[]).concat(options.ca, tls.rootCertificates) } : {}),
+            ...(options.ca ? { ca: ([] as (string | Buffer)[]).concat(options.ca, tls.rootCertificates) } : {}),
             // (a ca option replaces node's default roots for this connection: the public roots are kept above)
         }, (res) => {
             const chunks: Buffer[] = [];
@@ -134,6 +137,8 @@ export function send(req: Signed, options: { ca?: PartnerFetchInit["ca"]; timeou
 export async function partnerFetch(kit: Kit, path: string, init: PartnerFetchInit = {}): Promise<Response> {
     const cloud = apiCloud(kit, init.cloud);
     const base = cloud === "aws" ? kit.aws!.api!.invokeUrl : kit.gcp!.api!.url;
+    // Before anything is signed: a kit (or a Kit built in code, never validated) must not send credentials in cleartext.
+    requireCredentialUrl(base, `the kit's ${cloud === "aws" ? "aws.api.invokeUrl" : "gcp.api.url"}`, CLEARTEXT_FIX);
     const url = apiUrl(base, path);
     const method = (init.method ?? "GET").toUpperCase();
     const headers: Record<string, string> = {};

@@ -1,5 +1,7 @@
 import { strict as assert } from "node:assert";
 import { writeFileSync } from "node:fs";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { decodeJwtClaims, PartnerAccessError } from "../src/errors";
 import { explainResponse, partnerFetch } from "../src/fetch";
@@ -139,6 +141,61 @@ describe("call: signed requests to the stage's API", () => {
             world().tokenCreators.clear();
             await assert.rejects(partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca }), (e: PartnerAccessError) =>
                 /acme-sync@\S+ may not sign as itself/.test(e.message) && /grant roles\/iam.serviceAccountTokenCreator on acme-sync@\S+ to acme-sync@\S+ itself/.test(e.fix));
+        });
+    });
+
+    describe("no credentials in cleartext", () => {
+        /** A plain-HTTP listener on loopback that records what reaches it. */
+        async function plainHttp(): Promise<{ url: string; requests: http.IncomingHttpHeaders[]; close: () => Promise<void> }> {
+            const requests: http.IncomingHttpHeaders[] = [];
+            const server = http.createServer((req, res) => { requests.push(req.headers); res.end("{}"); });
+            await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+            return {
+                url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests,
+                close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+            };
+        }
+
+        for (const cloud of ["aws", "gcp"] as const) {
+            it(`refuses an http:// API URL on ${cloud} before signing anything, even from a kit that skipped validation`, async () => {
+                partnerAwsEnv();
+                const plain = await plainHttp();
+                try {
+                    const kit = acmeKit();  // built in code: partnerFetch is a library entry point too
+                    if (cloud === "aws") kit.aws!.api!.invokeUrl = plain.url; else kit.gcp!.api!.url = plain.url;
+                    await assert.rejects(partnerFetch(kit, "/orders", { cloud, ca: world().ca }), (e: PartnerAccessError) =>
+                        e instanceof PartnerAccessError
+                        && new RegExp(`the kit's ${cloud === "aws" ? "aws.api.invokeUrl" : "gcp.api.url"}: "http://127.0.0.1:\\d+" is not an https URL`).test(e.message)
+                        && /ask the operator for a new kit/.test(e.fix));
+                    assert.equal(plain.requests.length, 0, "nothing reached the cleartext listener");
+                    assert.deepEqual(world().stsCalls, [], "no role session was even requested");
+                    assert.ok(!world().seen.some((s) => s.server === "iam"), "no JWT was signed");
+                } finally {
+                    await plain.close();
+                }
+            });
+        }
+
+        it("refuses a kit file with an http:// API URL in the call command", async () => {
+            const kit = acmeKit();
+            kit.gcp!.api!.url = "http://partner-api-stag.endpoints.example.cloud.goog";
+            const { code, stderr } = await run(["call", "--kit", writeKit(kit), "--cloud", "gcp", "/orders"]);
+            assert.equal(code, 1);
+            assert.match(stderr, /\/gcp\/api\/url: expected an https URL/);
+            assert.ok(!world().seen.some((s) => s.server === "iam"));
+        });
+
+        it("sends the access token for signJwt only over https, or plain http to a loopback stand-in", async () => {
+            const saved = process.env.PARTNER_ACCESS_IAMCREDENTIALS_URL;
+            process.env.PARTNER_ACCESS_IAMCREDENTIALS_URL = "http://iamcredentials.example.test";
+            try {
+                await assert.rejects(partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca }), (e: PartnerAccessError) =>
+                    /PARTNER_ACCESS_IAMCREDENTIALS_URL\): "http:\/\/iamcredentials.example.test" is not an https URL \(plain http only to localhost/.test(e.message));
+            } finally {
+                process.env.PARTNER_ACCESS_IAMCREDENTIALS_URL = saved;
+            }
+            // the stand-in itself is plain http on 127.0.0.1
+            assert.equal((await partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca })).status, 200);
         });
     });
 

@@ -151,6 +151,20 @@ describe("check: the partner's self-check", () => {
         assert.equal([...world().s3Objects.keys()].filter((k) => k.includes(".partner-access-check/")).length, 0);
     });
 
+    it("sends its Google access token to no Cloud Storage endpoint in cleartext (plain http only to loopback)", async () => {
+        partnerAwsEnv();
+        const saved = process.env.STORAGE_EMULATOR_HOST;
+        process.env.STORAGE_EMULATOR_HOST = "gcs.example.test:4443";
+        try {
+            const r = await check(acmeKit());
+            assert.equal(r.code, 1);
+            assert.match(r.line("gcp  Cloud Storage endpoint"), /^✗[\s\S]*reason: the Cloud Storage endpoint \(STORAGE_EMULATOR_HOST\): "http:\/\/gcs.example.test:4443" is not an https URL[\s\S]*fix: +unset STORAGE_EMULATOR_HOST/);
+            assert.doesNotMatch(r.stdout, /gcs (list|put|get)/);
+        } finally {
+            process.env.STORAGE_EMULATOR_HOST = saved;
+        }
+    });
+
     it("fails outside the access window", async () => {
         partnerAwsEnv();
         const r = await check({ ...acmeKit(), expires: "2020-01-01T00:00:00Z" });
