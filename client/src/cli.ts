@@ -155,7 +155,7 @@ For each grant in the kit: assumes the role, lists your prefix, writes a small p
 nobody can delete) and reads it back where you may read, on S3 and GCS; calls each granted API route
 that only reads (GET, HEAD). Then confirms the kit's mustBeRefused list is refused.
 Prints one line per check (✓ / ✗ / - not probed) with the reason and the fix of each failure.
-Exits 1 when anything failed.
+Exits 1 when anything failed, or when no must-be-refused probe was performed and refused.
 
 Options:
 ${COMMON_HELP}
