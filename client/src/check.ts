@@ -33,7 +33,9 @@ export interface CheckOptions extends AwsOptions {
     serviceAccount?: string;
     /** Extra CA certificates to trust for API calls. */
     ca?: PartnerFetchInit["ca"];
+    /** Per API call: deadline connect to last byte, and the largest answer read (see PartnerFetchInit). */
     timeoutMs?: number;
+    maxBodyBytes?: number;
     /** Called for each line as soon as it is known. */
     onLine?: (line: CheckLine) => void;
 }

@@ -4,7 +4,7 @@ import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { decodeJwtClaims, PartnerAccessError } from "../src/errors";
-import { explainResponse, partnerFetch } from "../src/fetch";
+import { DEFAULT_MAX_BODY_BYTES, explainResponse, partnerFetch } from "../src/fetch";
 import { Kit } from "../src/kit";
 import { partnerAwsEnv, scratch, world } from "./support/hooks";
 import { acmeKit, run, writeCa, writeKit } from "./support/kits";
@@ -196,6 +196,80 @@ describe("call: signed requests to the stage's API", () => {
             }
             // the stand-in itself is plain http on 127.0.0.1
             assert.equal((await partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca })).status, 200);
+        });
+    });
+
+    describe("a deadline for the whole call and a cap on the answer", () => {
+        /** An API that keeps the connection busy: a byte every 100 ms for 3 s (an idle timeout never fires). */
+        const drip = () => {
+            world().apiHook = (_server, _req, res) => {
+                res.writeHead(200, { "content-type": "text/plain" });
+                const t = setInterval(() => res.write("x"), 100);
+                const stop = setTimeout(() => { clearInterval(t); res.end(); }, 3000);
+                res.on("close", () => { clearInterval(t); clearTimeout(stop); });
+                return true;
+            };
+        };
+        /** An API answering `bytes` bytes, with or without a Content-Length. */
+        const huge = (bytes: number, declared: boolean) => {
+            world().apiHook = (_server, _req, res) => {
+                res.writeHead(200, { "content-type": "application/octet-stream", ...(declared ? { "content-length": bytes } : {}) });
+                const chunk = Buffer.alloc(64 * 1024, 120);
+                let left = bytes;
+                const more = (): void => {
+                    while (left > 0 && !res.destroyed) {
+                        const n = Math.min(left, chunk.length);
+                        left -= n;
+                        if (!res.write(chunk.subarray(0, n))) {
+                            res.once("drain", more);
+                            return;
+                        }
+                    }
+                    if (!res.destroyed) res.end();
+                };
+                more();
+                return true;
+            };
+        };
+
+        for (const cloud of ["aws", "gcp"] as const) {
+            it(`gives up on ${cloud} when the whole answer takes longer than timeoutMs, even while bytes keep coming`, async () => {
+                partnerAwsEnv();
+                const kit = acmeKit();
+                drip();
+                const t0 = Date.now();
+                await assert.rejects(partnerFetch(kit, "/orders", { cloud, ca: world().ca, timeoutMs: 700 }), (e: PartnerAccessError) =>
+                    /no complete answer from 127\.0\.0\.1:\d+ within 0\.7 s/.test(e.message) && /raise the deadline/.test(e.fix));
+                assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+            });
+        }
+
+        it("refuses an answer larger than maxBodyBytes, announced or not", async () => {
+            for (const declared of [true, false]) {
+                huge(300_000, declared);
+                await assert.rejects(partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca, maxBodyBytes: 100_000 }), (e: PartnerAccessError) =>
+                    new RegExp(`the answer from 127\\.0\\.0\\.1:\\d+ is larger than 100000 bytes \\(${declared ? "Content-Length 300000" : "\\d+ bytes received so far"}\\)`).test(e.message)
+                    && /raise the limit \(maxBodyBytes, or --max-body-bytes/.test(e.fix), `declared: ${declared}`);
+            }
+            huge(100_000, false);
+            const res = await partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca, maxBodyBytes: 100_000 });
+            assert.equal((await res.arrayBuffer()).byteLength, 100_000);
+        });
+
+        it("reads at most 10 MiB by default; the call command's --max-body-bytes and --timeout override", async () => {
+            huge(DEFAULT_MAX_BODY_BYTES + 1, false);
+            await assert.rejects(partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca }), /is larger than 10485760 bytes/);
+            huge(2_000, true);
+            let r = await run(["call", "--kit", writeKit(acmeKit()), "--cloud", "gcp", "--ca-file", writeCa(), "--max-body-bytes", "1000", "/orders"]);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /is larger than 1000 bytes \(Content-Length 2000\)/);
+            drip();
+            r = await run(["call", "--kit", writeKit(acmeKit()), "--cloud", "gcp", "--ca-file", writeCa(), "--timeout", "0.5", "/orders"]);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /within 0\.5 s/);
+            r = await run(["call", "--kit", writeKit(acmeKit()), "--cloud", "gcp", "--timeout", "soon", "/orders"]);
+            assert.equal(r.code, 2);
+            assert.match(r.stderr, /--timeout is a positive number, not "soon"/);
         });
     });
 
