@@ -5,7 +5,7 @@
 import * as https from "node:https";
 import * as tls from "node:tls";
 import { Sha256 } from "@aws-crypto/sha256-js";
-import { SignatureV4 } from "@smithy/signature-v4";
+import { getCanonicalQuery, SignatureV4 } from "@smithy/signature-v4";
 import { AwsAccess, awsAccess, AwsOptions } from "./aws";
 import { AwsErrorContext, clockSkewSeconds, Diagnosis, diagnoseAws, diagnoseGoogle, diagnoseHttp, errorCode, errorMessage, PartnerAccessError } from "./errors";
 import { clientEmail, endpointsClaims, signJwt, sourceClient } from "./google";
@@ -79,13 +79,18 @@ async function signAws(kit: Kit, url: URL, method: string, headers: Record<strin
         throw new PartnerAccessError(d.reason, d.fix, e);
     }
     const signer = new SignatureV4({ service: "execute-api", region: access.region, credentials, sha256: Sha256 });
-    const query: Record<string, string | string[]> = {};
-    for (const [k, v] of url.searchParams) query[k] = k in query ? ([] as string[]).concat(query[k], v) : v;
+    // The query as the caller means it (URLSearchParams: "+" is a space, "%2B" a plus sign)...
+    const query: Record<string, string | string[]> = Object.create(null);
+    for (const [k, v] of url.searchParams) query[k] = Object.hasOwn(query, k) ? ([] as string[]).concat(query[k], v) : v;
     const request = await signer.sign({
         method, protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined,
         path: url.pathname, query, headers: { ...headers, host: url.host }, body,
     });
-    return { url, method, headers: request.headers, body };
+    // ...and on the wire exactly the canonical query that was signed (sorted, each name and value RFC 3986-encoded),
+    // so the server cannot read the query otherwise than the signature covers it (a raw "+" could be either).
+    const wire = new URL(url);
+    wire.search = getCanonicalQuery({ query } as Parameters<typeof getCanonicalQuery>[0]);
+    return { url: wire, method, headers: request.headers, body };
 }
 
 async function signGcp(kit: Kit, url: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, init: PartnerFetchInit): Promise<Signed> {

@@ -51,6 +51,20 @@ describe("call: signed requests to the stage's API", () => {
             assert.equal(world().stsCalls.length, 0);
         });
 
+        it("sends exactly the query it signed, so the API verifies the signature over what it received", async () => {
+            partnerAwsEnv();
+            // "+" is a space (as URLSearchParams writes it), "%2B" a plus sign; a bare name has an empty value.
+            const res = await partnerFetch(acmeKit(), "/orders?q=a+b&plus=%2B&space=a b&tilde=~x&uni=é日本&id=2&id=1&empty=&bare&star=*&x%3Dy=1", { cloud: "aws", ca: world().ca });
+            const body = await res.json() as { query: Record<string, string | string[]> };
+            assert.equal(res.status, 200, JSON.stringify(body));
+            // On the wire: the SigV4 canonical query, each name and value RFC 3986-encoded, sorted.
+            assert.equal(lastApiRequest("aws-api").url,
+                "/stag/orders?bare=&empty=&id=1&id=2&plus=%2B&q=a%20b&space=a%20b&star=%2A&tilde=~x&uni=%C3%A9%E6%97%A5%E6%9C%AC&x%3Dy=1");
+            assert.deepEqual({ ...body.query }, {
+                bare: "", empty: "", id: ["1", "2"], plus: "+", q: "a b", space: "a b", star: "*", tilde: "~x", uni: "é日本", "x=y": "1",
+            });
+        });
+
         it("signs the body of a POST", async () => {
             partnerAwsEnv();
             const res = await partnerFetch(acmeKit(), "/orders", { cloud: "aws", method: "POST", body: JSON.stringify({ sku: "x" }), headers: { "Content-Type": "application/json" }, ca: world().ca });

@@ -12,7 +12,7 @@ import { AddressInfo } from "node:net";
 import { createLocalJWKSet, errors as joseErrors, exportJWK, generateKeyPair, JSONWebKeySet, jwtVerify, SignJWT } from "jose";
 import type { CryptoKey as JoseKey } from "jose";
 import { generate } from "selfsigned";
-import { AwsKey, isFailure, verifySigV4 } from "./sigv4";
+import { AwsKey, isFailure, receivedQuery, verifySigV4 } from "./sigv4";
 
 export const ACCOUNT = "111111111111";
 export const PARTNER_ACCOUNT = "210987654322";
@@ -467,7 +467,8 @@ export class World {
         if (!grants.some((g) => routeRegex(g).test(`${req.method} ${path}`))) {
             return json(403, { Message: `User: ${key.arn} is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:${REGION}:${ACCOUNT}:abc123${API_STAGE_PATH}/${req.method}${path}` });
         }
-        return json(200, { ok: true, route, caller: key.arn });
+        // The query as the stand-in read it from the raw URL (sigv4.ts: receivedQuery), for tests to compare.
+        return json(200, { ok: true, route, caller: key.arn, query: receivedQuery(req.url!) });
     }
 
     // ------------------------------------------------------------ ESPv2 (JWTs signed by service accounts)
