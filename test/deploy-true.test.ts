@@ -16,7 +16,8 @@ import { SynthResource } from "../tools/synth";
 import { deploymentSnapshots, softDeleteConflicts, steps } from "./support/engine-model";
 import { startFakeEngine } from "./support/fake-engine";
 import { InputError } from "../components/plan/problems";
-import { ROOT, planFor, registryFile, sampleRegistryObject, tempDir } from "./support/fixtures";
+import { AT, ROOT, planFor, registryFile, sampleRegistryObject, tempDir } from "./support/fixtures";
+import { kitOf, StackOutputs } from "../tools/kits";
 import { cliInProcess, deployedOutputsFile, doc, ofType, one, synthStack } from "./support/synth-runs";
 import { variant, variantRun } from "./support/variants";
 
@@ -163,6 +164,41 @@ describe("deploy-true: kits from the deployed stack", () => {
             assert.equal(r.status, 1, `${args[0]}: ${r.stderr}`);
             assert.match(r.stderr, /offline synth: every id in them is mocked/);
         }
+    });
+
+    it("gives every kit a must-be-refused probe the partner's check performs by default, on each cloud it grants", () => {
+        const outputs: StackOutputs = JSON.parse(JSON.stringify(s.outputs));
+        const kits = Object.fromEntries(Object.keys(outputs.partners).map((slug) => [slug, kitOf(outputs, slug, "stack", AT)]));
+        for (const [slug, kit] of Object.entries(kits)) {
+            assert.ok(Value.Check(KitSchema, kit), slug);
+            for (const cloud of ["aws", "gcp"] as const) {
+                if (!kit[cloud]) continue;
+                const bucket = cloud === "aws" ? outputs.aws.bucketName : outputs.gcp.bucketName;
+                // Listing the shared parent prefix: outside the partner's own, names no other partner, needs no file grant.
+                assert.deepEqual(kit.mustBeRefused.filter((r) => r.cloud === cloud && r.kind === "list"), [{ cloud, kind: "list", bucket, prefix: "partners/" }], `${slug} ${cloud}`);
+                for (const r of kit.mustBeRefused.filter((p) => p.cloud === cloud && p.kind === "route")) {
+                    assert.match((r as { route: string }).route, /^(GET|HEAD) /, `${slug} ${cloud}: the check skips a mutating probe`);
+                    assert.ok(!kit[cloud]!.api!.routes.includes((r as { route: string }).route), `${slug} ${cloud}: probes a granted route`);
+                }
+            }
+        }
+        // initech: GCP routes but no GCP files; globex: every AWS route granted. Both still get a probe there.
+        assert.ok(kits.initech.gcp && !kits.initech.gcp.files && kits.initech.mustBeRefused.some((r) => r.cloud === "gcp" && r.kind === "list"));
+        assert.deepEqual(outputs.api.routes.filter((r) => !kits.globex.aws!.api!.routes.includes(r)), []);
+        assert.ok(kits.globex.mustBeRefused.some((r) => r.cloud === "aws" && r.kind === "list"));
+
+        // Granted GET /catalog and GET /orders: the ungranted POST /orders comes first, but the probe is a GET.
+        outputs.api.routes = ["GET /catalog", "GET /orders", "POST /orders", "GET /orders/{orderId}"];
+        outputs.partners.initech.aws.routes = ["GET /catalog", "GET /orders"];
+        assert.deepEqual(kitOf(outputs, "initech", "stack", AT).mustBeRefused.filter((r) => r.cloud === "aws"), [
+            { cloud: "aws", kind: "list", bucket: outputs.aws.bucketName, prefix: "partners/" },
+            { cloud: "aws", kind: "route", route: "GET /orders/{orderId}" },
+        ]);
+        // Only mutating routes left ungranted: no route probe (the check would skip it), the bucket probe remains.
+        outputs.partners.initech.aws.routes = ["GET /catalog", "GET /orders", "GET /orders/{orderId}"];
+        assert.deepEqual(kitOf(outputs, "initech", "stack", AT).mustBeRefused.filter((r) => r.cloud === "aws"), [
+            { cloud: "aws", kind: "list", bucket: outputs.aws.bucketName, prefix: "partners/" },
+        ]);
     });
 
     it("marks synth's kits as previews, never to be sent", () => {

@@ -64,6 +64,22 @@ const fence = (lang: string, body: string) => ["```" + lang, body.trim(), "```"]
 const samplePath = (route: string) => route.split(" ")[1].replace(/\{[^}]+\}/g, "42");
 const CLIENT = "npx -y @partner-access/client";
 
+/** Methods the partner client's check calls without --include-mutating: the only ones worth a must-be-refused probe. */
+const SAFE_METHODS = ["GET", "HEAD"];
+
+/**
+ * What the partner's check must find refused on one cloud, always at least one probe it performs by default:
+ * listing the shared parent prefix `partners/` of the exchange bucket (outside the partner's own prefix, and
+ * naming no other partner), whatever the partner is granted; and, when the kit has an API on that cloud, one
+ * route it is not granted, called with a safe method (a mutating one would be skipped by the check).
+ */
+export function refusalProbes(cloud: "aws" | "gcp", bucket: string, apiRoutes: string[], granted: string[], hasApi: boolean): RefusedProbe[] {
+    const probes: RefusedProbe[] = [{ cloud, kind: "list", bucket, prefix: "partners/" }];
+    const ungranted = apiRoutes.find((r) => !granted.includes(r) && SAFE_METHODS.includes(r.split(" ")[0].toUpperCase()));
+    if (hasApi && ungranted) probes.push({ cloud, kind: "route", route: ungranted });
+    return probes;
+}
+
 /** The kit of one partner, from the stack outputs. */
 export function kitOf(outputs: StackOutputs, slug: string, source: Kit["source"], at: Date): Kit {
     const o = outputs.partners[slug];
@@ -86,9 +102,7 @@ export function kitOf(outputs: StackOutputs, slug: string, source: Kit["source"]
             ...(o.aws.routes.length > 0 ? { api: { invokeUrl: outputs.aws.invokeUrl, routes: o.aws.routes } } : {}),
             ...(o.aws.identityPolicy ? { identityPolicy: o.aws.identityPolicy } : {}),
         };
-        if (kit.aws.files) kit.mustBeRefused.push({ cloud: "aws", kind: "list", bucket: outputs.aws.bucketName, prefix: "partners/" });
-        const ungranted = outputs.api.routes.find((r) => !o.aws.routes.includes(r));
-        if (kit.aws.api && ungranted) kit.mustBeRefused.push({ cloud: "aws", kind: "route", route: ungranted });
+        kit.mustBeRefused.push(...refusalProbes("aws", outputs.aws.bucketName, outputs.api.routes, o.aws.routes, !!kit.aws.api));
     }
     if (o.gcp.access !== "none" || o.gcp.activeRoutes.length > 0) {
         kit.gcp = {
@@ -98,9 +112,7 @@ export function kitOf(outputs: StackOutputs, slug: string, source: Kit["source"]
                 ? { api: { url: outputs.gcp.endpointsUrl, audience: outputs.gcp.audience, routes: o.gcp.activeRoutes, serviceAccounts: o.gcp.serviceAccounts } } : {}),
             ...(o.gcp.workloadIdentity.length > 0 ? { workloadIdentity: o.gcp.workloadIdentity } : {}),
         };
-        if (kit.gcp.files) kit.mustBeRefused.push({ cloud: "gcp", kind: "list", bucket: outputs.gcp.bucketName, prefix: "partners/" });
-        const ungranted = outputs.api.routes.find((r) => !o.gcp.activeRoutes.includes(r));
-        if (kit.gcp.api && ungranted) kit.mustBeRefused.push({ cloud: "gcp", kind: "route", route: ungranted });
+        kit.mustBeRefused.push(...refusalProbes("gcp", outputs.gcp.bucketName, outputs.api.routes, o.gcp.activeRoutes, !!kit.gcp.api));
     }
     return kit;
 }

@@ -12,6 +12,7 @@ import {
 import { Cloud, explainResponse, gcpServiceAccount, partnerFetch, PartnerFetchInit } from "./fetch";
 import { clientEmail, googleClient } from "./google";
 import { fillPath, isHarmless, Kit, parseRoute, RefusalProbe } from "./kit";
+import { requireCredentialUrl } from "./url";
 
 export type Status = "ok" | "fail" | "skip";
 
@@ -32,19 +33,26 @@ export interface CheckOptions extends AwsOptions {
     serviceAccount?: string;
     /** Extra CA certificates to trust for API calls. */
     ca?: PartnerFetchInit["ca"];
+    /** Per API call: deadline connect to last byte, and the largest answer read (see PartnerFetchInit). */
     timeoutMs?: number;
+    maxBodyBytes?: number;
     /** Called for each line as soon as it is known. */
     onLine?: (line: CheckLine) => void;
 }
 
 export interface CheckResult {
     lines: CheckLine[];
+    /** True only when nothing failed and at least one must-be-refused probe was performed and refused. */
     ok: boolean;
+    /** How many of the kit's must-be-refused probes were performed and found refused. */
+    refusalsConfirmed: number;
 }
 
 const PROBE_DIR = ".partner-access-check/";
 const STORAGE_SCOPE = "https://www.googleapis.com/auth/devstorage.read_write";
 const LOUD = "you can reach something you should not: tell the operator";
+/** The title of every must-be-refused line starts with this. */
+export const REFUSAL = "must be refused: ";
 
 export const probeKey = (prefix: string, now = new Date()) => `${prefix}${prefix.endsWith("/") || prefix === "" ? "" : "/"}${PROBE_DIR}${now.toISOString()}.txt`;
 
@@ -77,10 +85,31 @@ export async function runCheck(kit: Kit, options: CheckOptions = {}): Promise<Ch
     checkKit(kit, list);
     if (kit.aws) await checkAws(kit, options, list);
     if (kit.gcp) await checkGcp(kit, options, list);
+    const refusalsConfirmed = confirmRefusals(kit, list);
     const worst = list.skews.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a), 0);
     if (Math.abs(worst) > 60) list.fail("all", "clock", { reason: `${describeSkew(worst)} (from the servers' Date headers)`, fix: SYNC_CLOCK });
     else if (list.skews.length > 0) list.ok("all", "clock", `within ${Math.abs(worst)} s of the servers'`);
-    return { lines: list.lines, ok: list.lines.every((l) => l.status !== "fail") };
+    return { lines: list.lines, ok: list.lines.every((l) => l.status !== "fail"), refusalsConfirmed };
+}
+
+/**
+ * Access "works as the kit says" only if it also stops where it should: without one must-be-refused
+ * probe performed and refused, the check fails (a skipped probe proves nothing), naming what was not done.
+ */
+function confirmRefusals(kit: Kit, list: Checklist): number {
+    const refusals = list.lines.filter((l) => l.title.startsWith(REFUSAL));
+    const confirmed = refusals.filter((l) => l.status === "ok").length;
+    if (confirmed > 0) return confirmed;
+    const notDone = refusals.map((l) => `${l.title.slice(REFUSAL.length)}: ${l.status === "skip" ? l.detail : "failed above"}`);
+    const mutatingSkipped = refusals.some((l) => l.status === "skip" && /mutating/.test(l.detail ?? ""));
+    list.fail("all", `${REFUSAL}none confirmed`, {
+        reason: kit.mustBeRefused.length === 0
+            ? "the kit names nothing that must be refused, so nothing confirms that your access stops where it should"
+            : `none of the kit's ${kit.mustBeRefused.length} must-be-refused probe(s) was performed and refused (${notDone.join("; ") || "none applies to a cloud this kit grants"})`,
+        fix: (mutatingSkipped ? "run the check again with --include-mutating (a refused call changes nothing), or " : "") +
+            "ask the operator for a new kit (the current kit builder always includes a probe the check performs by default)",
+    }, "INCOMPLETE");
+    return 0;
 }
 
 function checkKit(kit: Kit, list: Checklist) {
@@ -137,9 +166,10 @@ async function checkAws(kit: Kit, options: CheckOptions, list: Checklist) {
             list.ok("aws", title, c.expiration ? `session until ${c.expiration.toISOString()}` : undefined);
         } catch (e) {
             list.fail("aws", title, asDiagnosis(e, () => diagnoseAws(errorCode(e), errorMessage(e), { ...ctx, action: "sts:AssumeRole", resource: access.roleArn })));
-            for (const what of [aws.files && "files", aws.api && "API routes", refusals.length > 0 && "refusals"].filter(Boolean)) {
+            for (const what of [aws.files && "files", aws.api && "API routes"].filter(Boolean)) {
                 list.skip("aws", `${what}`, "not checked: they need the role session above");
             }
+            for (const r of refusals) list.skip("aws", refusalTitle(r), "not checked: it needs the role session above");
             return;
         }
     }
@@ -254,10 +284,16 @@ const isRefusal = (status: number, body: string, cloud: Cloud) =>
     // ESPv2 answers 404 itself for paths its configuration does not define: refused before any backend.
     (cloud === "gcp" && status === 404 && /not defined by this API/i.test(body));
 
+function refusalTitle(r: RefusalProbe): string {
+    if (r.kind === "list") return `${REFUSAL}list ${r.cloud === "aws" ? "s3" : "gs"}://${r.bucket}/${r.prefix}`;
+    const route = parseRoute(r.route);
+    return `${REFUSAL}api ${route.method} ${route.path}`;
+}
+
 async function probeRefusal(kit: Kit, r: RefusalProbe, options: CheckOptions, list: Checklist,
     aws?: { s3: S3Client; access: AwsAccess; ctx: AwsErrorContext }, gcs?: { client: AuthClient; base: string }) {
     if (r.kind === "list") {
-        const title = `must be refused: list ${r.cloud === "aws" ? "s3" : "gs"}://${r.bucket}/${r.prefix}`;
+        const title = refusalTitle(r);
         try {
             if (r.cloud === "aws") await aws!.s3.send(new ListObjectsV2Command({ Bucket: r.bucket, Prefix: r.prefix, MaxKeys: 1 }));
             else await gcsList(gcs!.client, gcs!.base, r.bucket, r.prefix, list);
@@ -270,7 +306,7 @@ async function probeRefusal(kit: Kit, r: RefusalProbe, options: CheckOptions, li
         return;
     }
     const route = parseRoute(r.route);
-    const title = `must be refused: api ${route.method} ${route.path}`;
+    const title = refusalTitle(r);
     if (!isHarmless(route.method) && !options.includeMutating) {
         list.skip(r.cloud, title, "not probed (mutating): pass --include-mutating to call it");
         return;
@@ -287,10 +323,14 @@ async function probeRefusal(kit: Kit, r: RefusalProbe, options: CheckOptions, li
 
 // ------------------------------------------------------------------ GCP
 
+/** Gets your access token: https, or plain http only to a loopback emulator (src/url.ts). */
 export function storageBase(): string {
     const host = process.env.STORAGE_EMULATOR_HOST;
     if (!host) return "https://storage.googleapis.com";
-    return (/^https?:\/\//.test(host) ? host : `http://${host}`).replace(/\/+$/, "");
+    const base = (/^https?:\/\//.test(host) ? host : `http://${host}`).replace(/\/+$/, "");
+    requireCredentialUrl(base, "the Cloud Storage endpoint (STORAGE_EMULATOR_HOST)",
+        "unset STORAGE_EMULATOR_HOST, or give an https URL (plain http only to localhost)", { loopbackHttp: true });
+    return base;
 }
 
 async function gcsList(client: AuthClient, base: string, bucket: string, prefix: string, list: Checklist) {
@@ -306,17 +346,24 @@ async function checkGcp(kit: Kit, options: CheckOptions, list: Checklist) {
     const refusals = kit.mustBeRefused.filter((r) => r.cloud === "gcp");
     let gcs: { client: AuthClient; base: string } | undefined;
     if (gcp.files || refusals.some((r) => r.kind === "list")) {
+        let base: string | undefined;
         try {
-            const client = await googleClient(options, [STORAGE_SCOPE]);
-            gcs = { client, base: storageBase() };
+            base = storageBase();
         } catch (e) {
-            list.fail("gcp", "Google credentials", asDiagnosis(e, () => diagnoseGoogle(e, "loading your Google credentials")));
+            list.fail("gcp", "Cloud Storage endpoint", asDiagnosis(e, () => ({ reason: errorMessage(e), fix: "check STORAGE_EMULATOR_HOST" })));
+        }
+        if (base) {
+            try {
+                gcs = { client: await googleClient(options, [STORAGE_SCOPE]), base };
+            } catch (e) {
+                list.fail("gcp", "Google credentials", asDiagnosis(e, () => diagnoseGoogle(e, "loading your Google credentials")));
+            }
         }
     }
     if (gcp.files && gcs) await checkGcs(gcp.files, gcs, options, list);
     for (const route of gcp.api?.routes ?? []) await probeRoute(kit, "gcp", route, options, undefined, undefined, list);
     for (const r of refusals) {
-        if (r.kind === "list" && !gcs) { list.skip("gcp", `must be refused: list gs://${r.bucket}/${r.prefix}`, "not checked: no Google credentials"); continue; }
+        if (r.kind === "list" && !gcs) { list.skip("gcp", refusalTitle(r), "not checked: no Google credentials"); continue; }
         await probeRefusal(kit, r, options, list, undefined, gcs);
     }
 }

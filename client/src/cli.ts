@@ -99,17 +99,22 @@ ${COMMON_HELP}
   --region <region>      override the kit's AWS region (rarely right)
   --impersonate <email>  Google: act as this service account
   --service-account <email>  GCP: the account that signs the JWT
-  --ca-file <pem>        also trust this CA (a TLS-inspecting proxy's)`,
+  --ca-file <pem>        also trust this CA (a TLS-inspecting proxy's)
+  --timeout <seconds>    give up when the whole call (connect to last byte) takes longer (default 30)
+  --max-body-bytes <n>   refuse an answer body larger than this (default 10485760, 10 MiB)`,
         options: {
             ...kitOptions, ...googleOptions, ...awsOptions,
             cloud: { type: "string" }, request: { type: "string", short: "X" }, data: { type: "string", short: "d" },
             header: { type: "string", short: "H", multiple: true }, include: { type: "boolean", short: "i" },
             "service-account": { type: "string" }, "ca-file": { type: "string" },
+            timeout: { type: "string" }, "max-body-bytes": { type: "string" },
         },
         positionals: true,
         run: async (v, positionals, io) => {
             if (positionals.length !== 1) throw new UsageError("give exactly one path, such as /orders/42");
             const flags = awsFlags(v);
+            const timeoutMs = v.timeout === undefined ? undefined : positiveNumber(v.timeout, "--timeout") * 1000;
+            const maxBodyBytes = v["max-body-bytes"] === undefined ? undefined : positiveNumber(v["max-body-bytes"], "--max-body-bytes");
             const wanted = cloudOf(v.cloud);
             const kit = requireKit(v);
             const cloud = apiCloud(kit, wanted);
@@ -131,6 +136,7 @@ ${COMMON_HELP}
             const res = await partnerFetch(kit, path, {
                 cloud, method, headers, body, access, impersonate: v.impersonate, serviceAccount: v["service-account"],
                 ca: v["ca-file"] ? readData(v["ca-file"]) : undefined,
+                timeoutMs, maxBodyBytes,
             });
             const text = await res.text();
             if (v.include) {
@@ -155,7 +161,7 @@ For each grant in the kit: assumes the role, lists your prefix, writes a small p
 nobody can delete) and reads it back where you may read, on S3 and GCS; calls each granted API route
 that only reads (GET, HEAD). Then confirms the kit's mustBeRefused list is refused.
 Prints one line per check (✓ / ✗ / - not probed) with the reason and the fix of each failure.
-Exits 1 when anything failed.
+Exits 1 when anything failed, or when no must-be-refused probe was performed and refused.
 
 Options:
 ${COMMON_HELP}
@@ -215,6 +221,12 @@ function awsFlags(v: Record<string, any>) {
     const via = v["aws-via"] as AwsVia | undefined;
     if (via !== undefined && !AWS_VIAS.includes(via)) throw new UsageError(`--aws-via is one of ${AWS_VIAS.join(", ")}, not ${JSON.stringify(via)}`);
     return { via, externalId: v["external-id"], region: v.region };
+}
+
+function positiveNumber(text: string, flag: string): number {
+    const n = Number(text);
+    if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(n > 0)) throw new UsageError(`${flag} is a positive number, not ${JSON.stringify(text)}`);
+    return n;
 }
 
 function readData(file: string): Buffer {

@@ -2,15 +2,15 @@
  * Signed calls to a stage's API: SigV4 (execute-api) on AWS, a JWT signed by
  * the partner's service account (IAM Credentials signJwt) on GCP.
  */
-import * as http from "node:http";
 import * as https from "node:https";
 import * as tls from "node:tls";
 import { Sha256 } from "@aws-crypto/sha256-js";
-import { SignatureV4 } from "@smithy/signature-v4";
+import { getCanonicalQuery, SignatureV4 } from "@smithy/signature-v4";
 import { AwsAccess, awsAccess, AwsOptions } from "./aws";
 import { AwsErrorContext, clockSkewSeconds, Diagnosis, diagnoseAws, diagnoseGoogle, diagnoseHttp, errorCode, errorMessage, PartnerAccessError } from "./errors";
 import { clientEmail, endpointsClaims, signJwt, sourceClient } from "./google";
 import { Kit, parseRoute, routeMatches } from "./kit";
+import { requireCredentialUrl } from "./url";
 
 export type Cloud = "aws" | "gcp";
 
@@ -24,7 +24,10 @@ export interface PartnerFetchInit extends AwsOptions {
     serviceAccount?: string;
     /** Extra CA certificates to trust for this call (PEM), e.g. a TLS-inspecting proxy's. */
     ca?: string | Buffer | (string | Buffer)[];
+    /** Deadline for the whole call, connect to last byte (default DEFAULT_TIMEOUT_MS, 30 s). */
     timeoutMs?: number;
+    /** The largest answer body read (default DEFAULT_MAX_BODY_BYTES, 10 MiB); a larger one fails the call. */
+    maxBodyBytes?: number;
     /** AWS credentials already chosen (check reuses one role session for every probe). */
     access?: AwsAccess;
 }
@@ -76,13 +79,18 @@ async function signAws(kit: Kit, url: URL, method: string, headers: Record<strin
         throw new PartnerAccessError(d.reason, d.fix, e);
     }
     const signer = new SignatureV4({ service: "execute-api", region: access.region, credentials, sha256: Sha256 });
-    const query: Record<string, string | string[]> = {};
-    for (const [k, v] of url.searchParams) query[k] = k in query ? ([] as string[]).concat(query[k], v) : v;
+    // The query as the caller means it (URLSearchParams: "+" is a space, "%2B" a plus sign)...
+    const query: Record<string, string | string[]> = Object.create(null);
+    for (const [k, v] of url.searchParams) query[k] = Object.hasOwn(query, k) ? ([] as string[]).concat(query[k], v) : v;
     const request = await signer.sign({
         method, protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined,
         path: url.pathname, query, headers: { ...headers, host: url.host }, body,
     });
-    return { url, method, headers: request.headers, body };
+    // ...and on the wire exactly the canonical query that was signed (sorted, each name and value RFC 3986-encoded),
+    // so the server cannot read the query otherwise than the signature covers it (a raw "+" could be either).
+    const wire = new URL(url);
+    wire.search = getCanonicalQuery({ query } as Parameters<typeof getCanonicalQuery>[0]);
+    return { url: wire, method, headers: request.headers, body };
 }
 
 async function signGcp(kit: Kit, url: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, init: PartnerFetchInit): Promise<Signed> {
@@ -91,6 +99,7 @@ async function signGcp(kit: Kit, url: URL, method: string, headers: Record<strin
     try {
         jwt = await signJwt(sa, endpointsClaims(sa, kit.gcp!.api!.audience), init);
     } catch (e) {
+        if (e instanceof PartnerAccessError) throw e;
         const caller = await sourceClient(init).then((c) => clientEmail(c)).catch(() => undefined);
         const d = diagnoseGoogle(e, `signing a JWT as ${sa}`, { serviceAccount: sa, caller });
         throw new PartnerAccessError(d.reason, d.fix, e);
@@ -98,19 +107,62 @@ async function signGcp(kit: Kit, url: URL, method: string, headers: Record<strin
     return { url, method, headers: { ...headers, authorization: `Bearer ${jwt}` }, body };
 }
 
-/** Sends a request with node's http(s), so a call can trust an extra CA without touching the process. */
-export function send(req: Signed, options: { ca?: PartnerFetchInit["ca"]; timeoutMs?: number } = {}): Promise<Response> {
-    const mod = req.url.protocol === "https:" ? https : http;
+const CLEARTEXT_FIX = "use the kit exactly as the operator sent it (its API URLs are https); if it says http://, ask the operator for a new kit";
+
+/** A call's deadline, from connecting to the last byte of the answer, unless `timeoutMs` says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** The largest answer body a call reads (10 MiB), unless `maxBodyBytes` says otherwise. */
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export interface SendOptions {
+    ca?: PartnerFetchInit["ca"];
+    /** Deadline for the whole call (connect, send, every byte of the answer), in ms. */
+    timeoutMs?: number;
+    /** Refuse an answer whose body is larger than this many bytes. */
+    maxBodyBytes?: number;
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+    if (value === undefined) return fallback;
+    if (!Number.isFinite(value) || value <= 0) throw new PartnerAccessError(`${name} must be a positive number, not ${value}`, `pass a positive ${name} or leave it out (default ${fallback})`);
+    return value;
+}
+
+/**
+ * Sends a request with node's https, so a call can trust an extra CA without touching the process.
+ * Refuses anything but https; gives up when the whole call takes longer than `timeoutMs` or the
+ * answer's body is larger than `maxBodyBytes`.
+ */
+export function send(req: Signed, options: SendOptions = {}): Promise<Response> {
     return new Promise((resolve, reject) => {
-        const r = mod.request(req.url, {
-            method: req.method, headers: req.headers, timeout: options.timeoutMs ?? 30_000,
-            ...(options.ca && req.url.protocol === "https:" ? { ca: ([] as (string | Buffer)[]).concat(options.ca, tls.rootCertificates) } : {}),
+        // (a throw in here rejects)
+        requireCredentialUrl(req.url, "a signed request", CLEARTEXT_FIX);
+        const timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, "timeoutMs");
+        const maxBodyBytes = positive(options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, "maxBodyBytes");
+        let settled = false;
+        let timer: NodeJS.Timeout | undefined;
+        const r = https.request(req.url, {
+            method: req.method, headers: req.headers,
+            ...(options.ca ? { ca: ([] as (string | Buffer)[]).concat(options.ca, tls.rootCertificates) } : {}),
             // (a ca option replaces node's default roots for this connection: the public roots are kept above)
         }, (res) => {
+            const tooLarge = (seen: string) => fail(new PartnerAccessError(
+                `the answer from ${req.url.host} is larger than ${maxBodyBytes} bytes (${seen}), the most this call reads`,
+                "if you expect that much, raise the limit (maxBodyBytes, or --max-body-bytes for call); otherwise tell the operator"));
+            const declared = Number(res.headers["content-length"]);
+            if (declared > maxBodyBytes) return tooLarge(`Content-Length ${declared}`);
             const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("error", reject);
+            let size = 0;
+            res.on("data", (c: Buffer) => {
+                size += c.length;
+                if (size > maxBodyBytes) tooLarge(`${size} bytes received so far`);
+                else chunks.push(c);
+            });
+            res.on("error", fail);
             res.on("end", () => {
+                if (settled) return;
+                settled = true;
+                clearTimeout(timer);
                 const headers = new Headers();
                 for (const [k, v] of Object.entries(res.headers)) {
                     for (const one of ([] as string[]).concat(v ?? [])) headers.append(k, one);
@@ -120,8 +172,17 @@ export function send(req: Signed, options: { ca?: PartnerFetchInit["ca"]; timeou
                 resolve(new Response(noBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage, headers }));
             });
         });
-        r.on("timeout", () => r.destroy(new Error(`no answer from ${req.url.host} within ${(options.timeoutMs ?? 30_000) / 1000} s`)));
-        r.on("error", reject);
+        function fail(e: Error) {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            r.destroy();
+            reject(e);
+        }
+        timer = setTimeout(() => fail(new PartnerAccessError(
+            `no complete answer from ${req.url.host} within ${timeoutMs / 1000} s (the deadline covers connecting, sending and reading the whole answer)`,
+            "try again; for a slow or large answer raise the deadline (timeoutMs, or --timeout for call); if it persists, check your network or tell the operator")), timeoutMs);
+        r.on("error", fail);
         if (req.body !== undefined) r.write(req.body);
         r.end();
     });
@@ -134,6 +195,8 @@ export function send(req: Signed, options: { ca?: PartnerFetchInit["ca"]; timeou
 export async function partnerFetch(kit: Kit, path: string, init: PartnerFetchInit = {}): Promise<Response> {
     const cloud = apiCloud(kit, init.cloud);
     const base = cloud === "aws" ? kit.aws!.api!.invokeUrl : kit.gcp!.api!.url;
+    // Before anything is signed: a kit (or a Kit built in code, never validated) must not send credentials in cleartext.
+    requireCredentialUrl(base, `the kit's ${cloud === "aws" ? "aws.api.invokeUrl" : "gcp.api.url"}`, CLEARTEXT_FIX);
     const url = apiUrl(base, path);
     const method = (init.method ?? "GET").toUpperCase();
     const headers: Record<string, string> = {};

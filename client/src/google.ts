@@ -5,6 +5,7 @@
  */
 import { AuthClient, GoogleAuth, Impersonated } from "google-auth-library";
 import { diagnoseGoogle, PartnerAccessError } from "./errors";
+import { requireCredentialUrl } from "./url";
 
 const CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform";
 
@@ -17,8 +18,12 @@ export interface GoogleOptions {
     authClient?: AuthClient;
 }
 
+/** Gets your access token: https, or plain http only to a loopback stand-in (src/url.ts). */
 export function iamCredentialsUrl(options: GoogleOptions = {}): string {
-    return (options.iamCredentialsUrl ?? process.env.PARTNER_ACCESS_IAMCREDENTIALS_URL ?? "https://iamcredentials.googleapis.com").replace(/\/+$/, "");
+    const url = (options.iamCredentialsUrl ?? process.env.PARTNER_ACCESS_IAMCREDENTIALS_URL ?? "https://iamcredentials.googleapis.com").replace(/\/+$/, "");
+    requireCredentialUrl(url, "the IAM Credentials URL (PARTNER_ACCESS_IAMCREDENTIALS_URL)",
+        "unset PARTNER_ACCESS_IAMCREDENTIALS_URL, or give an https URL (plain http only to localhost)", { loopbackHttp: true });
+    return url;
 }
 
 /** The caller's Application Default Credentials (metadata server, GOOGLE_APPLICATION_CREDENTIALS, gcloud ADC). */
@@ -44,6 +49,7 @@ export async function googleIdToken(audience: string, options: GoogleOptions = {
         try {
             return await impersonated(source, options.impersonate, options, [CLOUD_PLATFORM]).fetchIdToken(audience, { includeEmail: true });
         } catch (e) {
+            if (e instanceof PartnerAccessError) throw e;
             const caller = await clientEmail(source).catch(() => undefined);
             const d = diagnoseGoogle(e, `getting an ID token as ${options.impersonate}`, { serviceAccount: options.impersonate, caller });
             throw new PartnerAccessError(d.reason, d.fix, e);

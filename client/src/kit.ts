@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { Static, TSchema, Type } from "@sinclair/typebox";
 import { Value, ValueErrorType } from "@sinclair/typebox/value";
 import { PartnerAccessError } from "./errors";
+import { credentialUrlProblem, HTTPS_URL_DESCRIPTION, HTTPS_URL_PATTERN } from "./url";
 
 const IsoTime = Type.String({
     pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$",
@@ -20,6 +21,8 @@ const Route = Type.String({
 });
 const Access = Type.Union([Type.Literal("read"), Type.Literal("write"), Type.Literal("read-write")]);
 const Cloud = Type.Union([Type.Literal("aws"), Type.Literal("gcp")]);
+/** Where signed calls go: https only (src/url.ts, the same rule the client applies before sending). */
+const HttpsUrl = Type.String({ pattern: HTTPS_URL_PATTERN, description: HTTPS_URL_DESCRIPTION });
 const Email = Type.String({ pattern: "^[^@\\s]+@[^@\\s]+$", description: "an email address" });
 
 export const KitSchema = Type.Object({
@@ -49,7 +52,7 @@ export const KitSchema = Type.Object({
             bucket: NonEmpty, prefix: NonEmpty, access: Access, actions: Type.Array(NonEmpty),
         })),
         api: Type.Optional(Type.Object({
-            invokeUrl: Type.String({ pattern: "^https?://", description: "an https URL" }),
+            invokeUrl: HttpsUrl,
             routes: Type.Array(Route),
         })),
         identityPolicy: Type.Optional(Type.Object({})),
@@ -60,7 +63,7 @@ export const KitSchema = Type.Object({
             bucket: NonEmpty, prefix: NonEmpty, access: Access, roles: Type.Array(NonEmpty), serviceAccounts: Type.Array(Email),
         })),
         api: Type.Optional(Type.Object({
-            url: Type.String({ pattern: "^https?://", description: "an https URL" }),
+            url: HttpsUrl,
             audience: NonEmpty,
             routes: Type.Array(Route),
             serviceAccounts: Type.Array(Email),
@@ -113,6 +116,10 @@ function semanticProblems(kit: Kit): string[] {
     for (const key of ["generatedAt", "notBefore", "expires"] as const) {
         const v = kit[key];
         if (v !== undefined && Number.isNaN(Date.parse(v))) out.push(`/${key}: not a valid time: ${v}`);
+    }
+    for (const [where, url] of [["/aws/api/invokeUrl", kit.aws?.api?.invokeUrl], ["/gcp/api/url", kit.gcp?.api?.url]] as const) {
+        const problem = url === undefined ? undefined : credentialUrlProblem(url);
+        if (problem) out.push(`${where}: ${problem}`);
     }
     if (kit.aws?.connect === "assume-role" && !kit.aws.role && !kit.aws.webIdentity) {
         out.push("/aws/role: connect is assume-role but the kit names no role (role or webIdentity)");

@@ -1,8 +1,10 @@
 import { strict as assert } from "node:assert";
 import { writeFileSync } from "node:fs";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { decodeJwtClaims, PartnerAccessError } from "../src/errors";
-import { explainResponse, partnerFetch } from "../src/fetch";
+import { DEFAULT_MAX_BODY_BYTES, explainResponse, partnerFetch } from "../src/fetch";
 import { Kit } from "../src/kit";
 import { partnerAwsEnv, scratch, world } from "./support/hooks";
 import { acmeKit, run, writeCa, writeKit } from "./support/kits";
@@ -47,6 +49,20 @@ describe("call: signed requests to the stage's API", () => {
             assert.equal(((await res.json()) as { caller: string }).caller, DIRECT_ARN);
             assert.equal(lastApiRequest("aws-api").headers["x-amz-security-token"], undefined);
             assert.equal(world().stsCalls.length, 0);
+        });
+
+        it("sends exactly the query it signed, so the API verifies the signature over what it received", async () => {
+            partnerAwsEnv();
+            // "+" is a space (as URLSearchParams writes it), "%2B" a plus sign; a bare name has an empty value.
+            const res = await partnerFetch(acmeKit(), "/orders?q=a+b&plus=%2B&space=a b&tilde=~x&uni=é日本&id=2&id=1&empty=&bare&star=*&x%3Dy=1", { cloud: "aws", ca: world().ca });
+            const body = await res.json() as { query: Record<string, string | string[]> };
+            assert.equal(res.status, 200, JSON.stringify(body));
+            // On the wire: the SigV4 canonical query, each name and value RFC 3986-encoded, sorted.
+            assert.equal(lastApiRequest("aws-api").url,
+                "/stag/orders?bare=&empty=&id=1&id=2&plus=%2B&q=a%20b&space=a%20b&star=%2A&tilde=~x&uni=%C3%A9%E6%97%A5%E6%9C%AC&x%3Dy=1");
+            assert.deepEqual({ ...body.query }, {
+                bare: "", empty: "", id: ["1", "2"], plus: "+", q: "a b", space: "a b", star: "*", tilde: "~x", uni: "é日本", "x=y": "1",
+            });
         });
 
         it("signs the body of a POST", async () => {
@@ -139,6 +155,135 @@ describe("call: signed requests to the stage's API", () => {
             world().tokenCreators.clear();
             await assert.rejects(partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca }), (e: PartnerAccessError) =>
                 /acme-sync@\S+ may not sign as itself/.test(e.message) && /grant roles\/iam.serviceAccountTokenCreator on acme-sync@\S+ to acme-sync@\S+ itself/.test(e.fix));
+        });
+    });
+
+    describe("no credentials in cleartext", () => {
+        /** A plain-HTTP listener on loopback that records what reaches it. */
+        async function plainHttp(): Promise<{ url: string; requests: http.IncomingHttpHeaders[]; close: () => Promise<void> }> {
+            const requests: http.IncomingHttpHeaders[] = [];
+            const server = http.createServer((req, res) => { requests.push(req.headers); res.end("{}"); });
+            await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+            return {
+                url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests,
+                close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+            };
+        }
+
+        for (const cloud of ["aws", "gcp"] as const) {
+            it(`refuses an http:// API URL on ${cloud} before signing anything, even from a kit that skipped validation`, async () => {
+                partnerAwsEnv();
+                const plain = await plainHttp();
+                try {
+                    const kit = acmeKit();  // built in code: partnerFetch is a library entry point too
+                    if (cloud === "aws") kit.aws!.api!.invokeUrl = plain.url; else kit.gcp!.api!.url = plain.url;
+                    await assert.rejects(partnerFetch(kit, "/orders", { cloud, ca: world().ca }), (e: PartnerAccessError) =>
+                        e instanceof PartnerAccessError
+                        && new RegExp(`the kit's ${cloud === "aws" ? "aws.api.invokeUrl" : "gcp.api.url"}: "http://127.0.0.1:\\d+" is not an https URL`).test(e.message)
+                        && /ask the operator for a new kit/.test(e.fix));
+                    assert.equal(plain.requests.length, 0, "nothing reached the cleartext listener");
+                    assert.deepEqual(world().stsCalls, [], "no role session was even requested");
+                    assert.ok(!world().seen.some((s) => s.server === "iam"), "no JWT was signed");
+                } finally {
+                    await plain.close();
+                }
+            });
+        }
+
+        it("refuses a kit file with an http:// API URL in the call command", async () => {
+            const kit = acmeKit();
+            kit.gcp!.api!.url = "http://partner-api-stag.endpoints.example.cloud.goog";
+            const { code, stderr } = await run(["call", "--kit", writeKit(kit), "--cloud", "gcp", "/orders"]);
+            assert.equal(code, 1);
+            assert.match(stderr, /\/gcp\/api\/url: expected an https URL/);
+            assert.ok(!world().seen.some((s) => s.server === "iam"));
+        });
+
+        it("sends the access token for signJwt only over https, or plain http to a loopback stand-in", async () => {
+            const saved = process.env.PARTNER_ACCESS_IAMCREDENTIALS_URL;
+            process.env.PARTNER_ACCESS_IAMCREDENTIALS_URL = "http://iamcredentials.example.test";
+            try {
+                await assert.rejects(partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca }), (e: PartnerAccessError) =>
+                    /PARTNER_ACCESS_IAMCREDENTIALS_URL\): "http:\/\/iamcredentials.example.test" is not an https URL \(plain http only to localhost/.test(e.message));
+            } finally {
+                process.env.PARTNER_ACCESS_IAMCREDENTIALS_URL = saved;
+            }
+            // the stand-in itself is plain http on 127.0.0.1
+            assert.equal((await partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca })).status, 200);
+        });
+    });
+
+    describe("a deadline for the whole call and a cap on the answer", () => {
+        /** An API that keeps the connection busy: a byte every 100 ms for 3 s (an idle timeout never fires). */
+        const drip = () => {
+            world().apiHook = (_server, _req, res) => {
+                res.writeHead(200, { "content-type": "text/plain" });
+                const t = setInterval(() => res.write("x"), 100);
+                const stop = setTimeout(() => { clearInterval(t); res.end(); }, 3000);
+                res.on("close", () => { clearInterval(t); clearTimeout(stop); });
+                return true;
+            };
+        };
+        /** An API answering `bytes` bytes, with or without a Content-Length. */
+        const huge = (bytes: number, declared: boolean) => {
+            world().apiHook = (_server, _req, res) => {
+                res.writeHead(200, { "content-type": "application/octet-stream", ...(declared ? { "content-length": bytes } : {}) });
+                const chunk = Buffer.alloc(64 * 1024, 120);
+                let left = bytes;
+                const more = (): void => {
+                    while (left > 0 && !res.destroyed) {
+                        const n = Math.min(left, chunk.length);
+                        left -= n;
+                        if (!res.write(chunk.subarray(0, n))) {
+                            res.once("drain", more);
+                            return;
+                        }
+                    }
+                    if (!res.destroyed) res.end();
+                };
+                more();
+                return true;
+            };
+        };
+
+        for (const cloud of ["aws", "gcp"] as const) {
+            it(`gives up on ${cloud} when the whole answer takes longer than timeoutMs, even while bytes keep coming`, async () => {
+                partnerAwsEnv();
+                const kit = acmeKit();
+                drip();
+                const t0 = Date.now();
+                await assert.rejects(partnerFetch(kit, "/orders", { cloud, ca: world().ca, timeoutMs: 700 }), (e: PartnerAccessError) =>
+                    /no complete answer from 127\.0\.0\.1:\d+ within 0\.7 s/.test(e.message) && /raise the deadline/.test(e.fix));
+                assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+            });
+        }
+
+        it("refuses an answer larger than maxBodyBytes, announced or not", async () => {
+            for (const declared of [true, false]) {
+                huge(300_000, declared);
+                await assert.rejects(partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca, maxBodyBytes: 100_000 }), (e: PartnerAccessError) =>
+                    new RegExp(`the answer from 127\\.0\\.0\\.1:\\d+ is larger than 100000 bytes \\(${declared ? "Content-Length 300000" : "\\d+ bytes received so far"}\\)`).test(e.message)
+                    && /raise the limit \(maxBodyBytes, or --max-body-bytes/.test(e.fix), `declared: ${declared}`);
+            }
+            huge(100_000, false);
+            const res = await partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca, maxBodyBytes: 100_000 });
+            assert.equal((await res.arrayBuffer()).byteLength, 100_000);
+        });
+
+        it("reads at most 10 MiB by default; the call command's --max-body-bytes and --timeout override", async () => {
+            huge(DEFAULT_MAX_BODY_BYTES + 1, false);
+            await assert.rejects(partnerFetch(acmeKit(), "/orders", { cloud: "gcp", ca: world().ca }), /is larger than 10485760 bytes/);
+            huge(2_000, true);
+            let r = await run(["call", "--kit", writeKit(acmeKit()), "--cloud", "gcp", "--ca-file", writeCa(), "--max-body-bytes", "1000", "/orders"]);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /is larger than 1000 bytes \(Content-Length 2000\)/);
+            drip();
+            r = await run(["call", "--kit", writeKit(acmeKit()), "--cloud", "gcp", "--ca-file", writeCa(), "--timeout", "0.5", "/orders"]);
+            assert.equal(r.code, 1);
+            assert.match(r.stderr, /within 0\.5 s/);
+            r = await run(["call", "--kit", writeKit(acmeKit()), "--cloud", "gcp", "--timeout", "soon", "/orders"]);
+            assert.equal(r.code, 2);
+            assert.match(r.stderr, /--timeout is a positive number, not "soon"/);
         });
     });
 

@@ -74,6 +74,51 @@ describe("check: the partner's self-check", () => {
         assert.match(r.line("aws  must be refused: api GET /admin/partners"), /^✗[\s\S]*the call was ALLOWED \(HTTP 200\)[\s\S]*tell the operator/);
     });
 
+    describe("never says access works without confirming one refusal", () => {
+        /** A kit from an older kit builder: its only must-be-refused probes are mutating routes, which check skips by default. */
+        function mutatingProbesOnly(): Kit {
+            return { ...acmeKit(), mustBeRefused: [
+                { cloud: "aws", kind: "route", route: "DELETE /orders/{orderId}" },
+                { cloud: "gcp", kind: "route", route: "DELETE /orders/{orderId}" },
+            ] };
+        }
+
+        it("fails when every must-be-refused probe was skipped, and lists them", async () => {
+            partnerAwsEnv();
+            const r = await check(mutatingProbesOnly());
+            assert.equal(r.code, 1, r.stdout);
+            assert.match(r.line("aws  must be refused: api DELETE /orders/{orderId}"), /^- .*not probed \(mutating\)/);
+            const l = r.line("all  must be refused: none confirmed");
+            assert.match(l, /^✗ all  must be refused: none confirmed: INCOMPLETE/);
+            assert.match(l, /reason: none of the kit's 2 must-be-refused probe\(s\) was performed and refused \(api DELETE \/orders\/\{orderId\}: not probed \(mutating\)[^;]*; api DELETE \/orders\/\{orderId\}: not probed/);
+            assert.match(l, /fix: +run the check again with --include-mutating/);
+            assert.doesNotMatch(r.stdout, /works as the kit says/);
+            assert.match(r.stdout, /result: \d+ ok, 1 failed, 4 not probed: fix the ✗ lines above/);
+            assert.ok(!world().seen.some((q) => q.method === "DELETE"), "nothing mutating was called");
+        });
+
+        it("fails when the kit names nothing that must be refused", async () => {
+            partnerAwsEnv();
+            const result = await runCheck({ ...acmeKit(), mustBeRefused: [] }, { ca: world().ca });
+            assert.equal(result.ok, false);
+            assert.equal(result.refusalsConfirmed, 0);
+            const l = result.lines.find((x) => x.title === "must be refused: none confirmed")!;
+            assert.equal(l.status, "fail");
+            assert.match(l.reason!, /the kit names nothing that must be refused/);
+            assert.match(l.fix!, /ask the operator for a new kit/);
+        });
+
+        it("passes once a refusal is performed and confirmed (--include-mutating)", async () => {
+            partnerAwsEnv();
+            const r = await check(mutatingProbesOnly(), "--include-mutating");
+            assert.equal(r.code, 0, r.stdout);
+            assert.match(r.line("aws  must be refused: api DELETE /orders/{orderId}"), /^✓.*refused \(HTTP 403\)/);
+            assert.match(r.line("gcp  must be refused: api DELETE /orders/{orderId}"), /^✓.*refused \(HTTP 404\)/);
+            assert.doesNotMatch(r.stdout, /none confirmed/);
+            assert.match(r.stdout, /works as the kit says/);
+        });
+    });
+
     it("finds the identity policy missing on the partner's side", async () => {
         partnerAwsEnv();
         world().users.get("ASIAPARTNERSESSION01")!.mayAssume = [];
@@ -84,6 +129,7 @@ describe("check: the partner's self-check", () => {
         assert.match(l, /reason: your side: no identity policy lets you call sts:AssumeRole/);
         assert.match(l, /fix: +attach the kit's aws.identityPolicy/);
         assert.match(r.line("aws  files"), /^- .*need the role session above/);
+        assert.match(r.line(`aws  must be refused: list s3://${AWS_BUCKET}/partners/:`), /^- .*needs the role session above/);
     });
 
     it("finds a wrong external id", async () => {
@@ -151,6 +197,20 @@ describe("check: the partner's self-check", () => {
         assert.equal([...world().s3Objects.keys()].filter((k) => k.includes(".partner-access-check/")).length, 0);
     });
 
+    it("sends its Google access token to no Cloud Storage endpoint in cleartext (plain http only to loopback)", async () => {
+        partnerAwsEnv();
+        const saved = process.env.STORAGE_EMULATOR_HOST;
+        process.env.STORAGE_EMULATOR_HOST = "gcs.example.test:4443";
+        try {
+            const r = await check(acmeKit());
+            assert.equal(r.code, 1);
+            assert.match(r.line("gcp  Cloud Storage endpoint"), /^✗[\s\S]*reason: the Cloud Storage endpoint \(STORAGE_EMULATOR_HOST\): "http:\/\/gcs.example.test:4443" is not an https URL[\s\S]*fix: +unset STORAGE_EMULATOR_HOST/);
+            assert.doesNotMatch(r.stdout, /gcs (list|put|get)/);
+        } finally {
+            process.env.STORAGE_EMULATOR_HOST = saved;
+        }
+    });
+
     it("fails outside the access window", async () => {
         partnerAwsEnv();
         const r = await check({ ...acmeKit(), expires: "2020-01-01T00:00:00Z" });
@@ -172,6 +232,7 @@ describe("check: the partner's self-check", () => {
         const seen: string[] = [];
         const result = await runCheck(acmeKit(), { ca: world().ca, onLine: (l) => seen.push(l.title) });
         assert.equal(result.ok, true);
+        assert.equal(result.refusalsConfirmed, 6);
         assert.deepEqual(seen, result.lines.map((l) => l.title));
     });
 });

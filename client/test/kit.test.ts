@@ -35,6 +35,24 @@ describe("kit", () => {
         assert.match(text, /use the kit file exactly as the operator sent it/);
     });
 
+    it("refuses API URLs that are not https, in the schema and in validation alike", () => {
+        for (const url of ["http://abc123.execute-api.eu-west-1.amazonaws.com/stag", "http://127.0.0.1:8443", "HTTP://api.example.com",
+            "https://user:pw@api.example.com", "https://", "ftp://api.example.com"]) {
+            const kit: any = acmeKit();
+            kit.aws.api.invokeUrl = url;
+            kit.gcp.api.url = url;
+            assert.ok(!Value.Check(KitSchema, kit), `the schema accepts ${url}`);
+            const text = problemsOf(kit);
+            assert.match(text, /\/aws\/api\/invokeUrl: expected an https URL \(signed requests and tokens are only sent over TLS\)/, url);
+            assert.match(text, /\/gcp\/api\/url: expected an https URL/, url);
+        }
+        const kit = acmeKit();
+        kit.aws!.api!.invokeUrl = "https://abc123.execute-api.eu-west-1.amazonaws.com/stag";
+        kit.gcp!.api!.url = "https://partner-api-stag.endpoints.example.cloud.goog";
+        assert.ok(Value.Check(KitSchema, kit));
+        assert.deepEqual(parseKit(kit), kit);
+    });
+
     it("refuses a preview kit unless told, and says why", () => {
         const kit = { ...acmeKit(), source: "preview" };
         assert.match(problemsOf(kit), /comes from a preview.*mocked ids[\s\S]*deployed stack/);

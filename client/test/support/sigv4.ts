@@ -74,8 +74,8 @@ export async function verifySigV4(req: IncomingMessage, body: Buffer, o: VerifyO
     if (service !== o.service) return { status: 403, code: "SignatureDoesNotMatch", message: `Credential should be scoped to correct service: '${o.service}'. ` };
 
     const url = new URL(req.url!, "http://placeholder");
-    const query: Record<string, string | string[]> = {};
-    for (const [k, v] of url.searchParams) query[k] = k in query ? ([] as string[]).concat(query[k], v) : v;
+    const query = receivedQuery(req.url!);
+    if (!query) return { status: 400, code: "InvalidQueryString", message: "The query string is not validly percent-encoded." };
     const headers: Record<string, string> = {};
     for (const h of signedHeaders.split(";")) headers[h] = String(req.headers[h] ?? "");
     const signer = new SignatureV4({
@@ -95,6 +95,29 @@ export async function verifySigV4(req: IncomingMessage, body: Buffer, o: VerifyO
         };
     }
     return key;
+}
+
+/**
+ * The query as the server received it, read independently of the client (which builds it with
+ * URLSearchParams): the raw text after "?" split on "&" and the first "=", each side percent-decoded
+ * and nothing else, so a raw "+" is a plus sign (RFC 3986), not a space. Undefined if malformed.
+ */
+export function receivedQuery(rawUrl: string): Record<string, string | string[]> | undefined {
+    const q = rawUrl.indexOf("?");
+    const query: Record<string, string | string[]> = Object.create(null);
+    if (q < 0) return query;
+    try {
+        for (const part of rawUrl.slice(q + 1).split("#")[0].split("&")) {
+            if (part === "") continue;
+            const eq = part.indexOf("=");
+            const k = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
+            const v = decodeURIComponent(eq < 0 ? "" : part.slice(eq + 1));
+            query[k] = Object.hasOwn(query, k) ? ([] as string[]).concat(query[k], v) : v;
+        }
+    } catch {
+        return undefined;
+    }
+    return query;
 }
 
 export const isFailure = (x: AwsKey | SigV4Failure): x is SigV4Failure => "status" in x;

@@ -12,7 +12,7 @@ import { AddressInfo } from "node:net";
 import { createLocalJWKSet, errors as joseErrors, exportJWK, generateKeyPair, JSONWebKeySet, jwtVerify, SignJWT } from "jose";
 import type { CryptoKey as JoseKey } from "jose";
 import { generate } from "selfsigned";
-import { AwsKey, isFailure, verifySigV4 } from "./sigv4";
+import { AwsKey, isFailure, receivedQuery, verifySigV4 } from "./sigv4";
 
 export const ACCOUNT = "111111111111";
 export const PARTNER_ACCOUNT = "210987654322";
@@ -97,6 +97,8 @@ export class World {
     espAudience = ESP_AUDIENCE;
     espRoutes = new Map<string, string[]>();
     seen: SeenRequest[] = [];
+    /** Answers an API request instead of the stand-in when it returns true (a slow or huge answer). */
+    apiHook: ((server: "aws-api" | "gcp-api", req: http.IncomingMessage, res: http.ServerResponse) => boolean) | undefined;
     stsCalls: { action: string; roleArn?: string; externalId?: string; expiration?: string; accessKeyId?: string }[] = [];
 
     googleKey!: { privateKey: JoseKey; jwks: JSONWebKeySet; kid: string };
@@ -176,6 +178,7 @@ export class World {
         this.gcsObjects.clear();
         this.accessTokens.clear();
         this.seen = [];
+        this.apiHook = undefined;
         this.stsCalls = [];
         this.metadataAccount = SA;
         this.tokenCreators = new Map([[SA, new Set([SA, DEV_USER])]]);
@@ -450,6 +453,7 @@ export class World {
     // ------------------------------------------------------------ API Gateway (SigV4, AWS_IAM)
 
     private async awsApi(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) {
+        if (this.apiHook?.("aws-api", req, res)) return;
         const now = Date.now() + this.apiClockOffset;
         const json = (status: number, data: unknown) => res.writeHead(status, { "content-type": "application/json", date: new Date(now).toUTCString() }).end(JSON.stringify(data));
         const url = new URL(req.url!, "https://api");
@@ -463,12 +467,14 @@ export class World {
         if (!grants.some((g) => routeRegex(g).test(`${req.method} ${path}`))) {
             return json(403, { Message: `User: ${key.arn} is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:${REGION}:${ACCOUNT}:abc123${API_STAGE_PATH}/${req.method}${path}` });
         }
-        return json(200, { ok: true, route, caller: key.arn });
+        // The query as the stand-in read it from the raw URL (sigv4.ts: receivedQuery), for tests to compare.
+        return json(200, { ok: true, route, caller: key.arn, query: receivedQuery(req.url!) });
     }
 
     // ------------------------------------------------------------ ESPv2 (JWTs signed by service accounts)
 
     private async gcpApi(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) {
+        if (this.apiHook?.("gcp-api", req, res)) return;
         const now = Date.now() + this.espClockOffset;
         const json = (status: number, data: unknown) => res.writeHead(status, { "content-type": "application/json", date: new Date(now).toUTCString() }).end(JSON.stringify(data));
         const url = new URL(req.url!, "https://esp");
