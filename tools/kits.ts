@@ -62,7 +62,8 @@ export interface KitFiles {
 
 const fence = (lang: string, body: string) => ["```" + lang, body.trim(), "```"].join("\n");
 const samplePath = (route: string) => route.split(" ")[1].replace(/\{[^}]+\}/g, "42");
-const CLIENT = "npx -y @partner-access/client";
+/** The partner client as kits tell partners to run it: the package client/ publishes, by its own name. */
+const CLIENT = `npx -y ${JSON.parse(fs.readFileSync(path.join(__dirname, "..", "client", "package.json"), "utf8")).name}`;
 
 /** Methods the partner client's check calls without --include-mutating: the only ones worth a must-be-refused probe. */
 const SAFE_METHODS = ["GET", "HEAD"];
