@@ -311,7 +311,7 @@ describe("the command line", () => {
 
     it("stops quietly, not as a crash and not as clean, when the reader leaves early (| head)", async () => {
         const { spawn } = await import("child_process");
-        const script = `require(${JSON.stringify(path.join(ROOT, "tools", "cli.ts"))}).stopQuietlyWhenReaderLeaves(); const line = "x".repeat(1023) + "\\n"; const write = () => { while (process.stdout.write(line)); process.stdout.once("drain", write); }; write();`;
+        const script = `require(${JSON.stringify(path.join(ROOT, "client", "src", "stdio.ts"))}).stopQuietlyWhenReaderLeaves(3); const line = "x".repeat(1023) + "\\n"; const write = () => { while (process.stdout.write(line)); process.stdout.once("drain", write); }; write();`;
         const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
         let stderr = "";
         child.stderr.on("data", (d) => (stderr += d));
@@ -325,14 +325,14 @@ describe("the command line", () => {
         const { spawn } = await import("child_process");
         const fs = await import("fs");
         const full = fs.openSync("/dev/full", "w");
-        const script = `require(${JSON.stringify(path.join(ROOT, "tools", "cli.ts"))}).stopQuietlyWhenReaderLeaves(); process.stdout.write("report\\n"); setTimeout(() => process.exit(0), 2000);`;
+        const script = `require(${JSON.stringify(path.join(ROOT, "client", "src", "stdio.ts"))}).stopQuietlyWhenReaderLeaves(3); process.stdout.write("report\\n"); setTimeout(() => process.exit(0), 2000);`;
         const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: ROOT, stdio: ["ignore", full, "pipe"] });
         fs.closeSync(full);
         let stderr = "";
         child.stderr!.on("data", (d) => (stderr += d));
         const code = await new Promise((r) => child.on("close", r));
         assert.equal(code, 3);
-        assert.match(stderr, /cannot write the report: .*ENOSPC/);
+        assert.match(stderr, /cannot write the output: .*ENOSPC/);
     });
 
     it("has --help for every command", () => {

@@ -8,6 +8,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { formatProblem, githubAnnotation, InputError } from "../components/plan/problems";
 import { instant } from "../components/plan/validity";
 import { Refusal } from "./access/review-types";
+import { stopQuietlyWhenReaderLeaves } from "../client/src/stdio";
 
 /** Exit codes: what CI and people script against. */
 export const EXIT = { ok: 0, findings: 1, usage: 2 } as const;
@@ -146,30 +147,11 @@ export { Findings };
 
 /** Runs the CLI and exits with its code; an unexpected crash exits 3 with its stack (a bug to report). */
 export function run(argv: string[]): void {
-    stopQuietlyWhenReaderLeaves();
+    stopQuietlyWhenReaderLeaves(3);
     main(argv).then(exitWhenDrained, (e) => {
         console.error(e?.stack ?? String(e));
         exitWhenDrained(3);
     });
-}
-
-/**
- * `partner-access access | head -1`: once the reader has gone, writing fails with EPIPE (Node ignores
- * SIGPIPE), which would surface as a crash and a stack trace. Stop as a shell's SIGPIPE-killed process
- * does, with status 141: not "clean", as the report was not finished. Any other failure to write (a
- * full disk) is an error: said on the other stream, exit 3.
- */
-export function stopQuietlyWhenReaderLeaves(): void {
-    for (const [stream, other] of [[process.stdout, process.stderr], [process.stderr, process.stdout]] as const) {
-        stream.on("error", (e: NodeJS.ErrnoException) => {
-            if (e.code === "EPIPE") process.exit(141);
-            try {
-                other.write(`partner-access: cannot write the report: ${e.message}\n`);
-            } finally {
-                process.exit(3);
-            }
-        });
-    }
 }
 
 /**

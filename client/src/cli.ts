@@ -10,6 +10,7 @@ import { runCheck, formatLine, formatSummary } from "./check";
 import { PartnerAccessError } from "./errors";
 import { apiCloud, awsCallContext, Cloud, explainResponse, partnerFetch } from "./fetch";
 import { awsConfigLines, Kit, kitCommands, readKit } from "./kit";
+import { stopQuietlyWhenReaderLeaves } from "./stdio";
 
 export interface Io {
     stdout: (text: string) => void;
@@ -303,5 +304,6 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 }
 
 if (require.main === module) {
+    stopQuietlyWhenReaderLeaves(1);
     main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }
