@@ -109,6 +109,7 @@ describe("access diff", () => {
         assert.equal(prod.stack, "prod");
         assert.ok(prod.revoked.some((l) => /^acme-logistics loses s3:PutObject on prod S3 partners\/acme-logistics\/\*/.test(l)), prod.revoked.join("\n"));
         assert.ok(prod.gained.some((l) => /^hooli-two gains s3:GetObject on prod S3 partners\/hooli-two\/\*/.test(l)), prod.gained.join("\n"));
+        assert.ok(prod.gained.some((l) => /^hooli-two gains sts:AssumeRole on prod AWS role partner-access-prod-hooli-two /.test(l)), prod.gained.join("\n"));
         assert.ok(prod.added.some((u) => u.includes("partner-roles-hooli-two")));
         assert.ok(prod.sharedChanged.length === 0 || prod.sharedChanged.every((x) => !/Endpoints/.test(x)), "an AWS-only change does not touch the Endpoints config");
         assert.deepEqual(prod.defects, []);

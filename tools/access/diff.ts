@@ -51,7 +51,9 @@ function sentence(stack: string, c: Cell, verb: string): string {
     const [kind, ...rest] = c.resource.split(" ");
     // Outbound token broker: the identity is ours, the host the partner's ("... gains invoke broker for acme's api.acme.example").
     if (kind === "outbound") return `${c.via} ${verb} ${c.action} for ${c.partner}'s ${rest.join(" ")} on ${stack} (${c.cloud.toUpperCase()} token broker)`;
-    const what = kind === "files" ? `${c.cloud === "aws" ? "S3" : "GCS"} ${rest.join(" ")}*` : `${c.cloud.toUpperCase()} API ${rest.join(" ")}`;
+    const what = kind === "files" ? `${c.cloud === "aws" ? "S3" : "GCS"} ${rest.join(" ")}*`
+        : kind === "role" ? `${c.cloud.toUpperCase()} role ${rest.join(" ")}`
+        : `${c.cloud.toUpperCase()} API ${rest.join(" ")}`;
     return `${c.partner} ${verb} ${c.action} on ${stack} ${what} (as ${c.via})`;
 }
 
