@@ -8,7 +8,7 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { AwsAssertion, providerAdmits } from "./cel";
 import { isUnknownError, known } from "./exceptions";
-import { gcpGrants, hostileCallers, isGcpIamType } from "./gcp";
+import { gcpGrants, hostileCallers, isGcpIamType, mentionedNames } from "./gcp";
 import { AwsIdentity, awsIdentityKey, parseAwsIdentity } from "./identities";
 import { AWS_ATTRIBUTE_MAPPING, isStagePoolId } from "./rendered";
 import { RegistryIdentities, stageNames, stageOf } from "./stack";
@@ -122,25 +122,44 @@ export const workloadIdentityProvidersListed: ResourceValidationPolicy = {
     },
 };
 
-/** Role and user names to probe a condition with: every name the registry lists (any account, any environment), and near misses of each. */
-function probeNames(registry: RegistryIdentities): string[] {
-    const names = new Set<string>();
-    for (const i of registry.identities) {
-        const n = i.aws?.name;
-        if (!n) continue;
-        const parts = n.split("-");
-        const prefixes = parts.slice(1).map((_, k) => parts.slice(0, k + 1).join("-"));
-        const suffixes = parts.slice(1).map((_, k) => parts.slice(k + 1).join("-"));
-        for (const v of [n, n.slice(0, -1), n.slice(1), `${n}x`, `x${n}`, `${n}-intruder`, `intruder-${n}`, ...prefixes, ...suffixes]) if (v) names.add(v);
+/** A name and its near misses: one character more or less, a word more, each dash-separated prefix and suffix. */
+function nearMisses(n: string): string[] {
+    const parts = n.split("-");
+    const prefixes = parts.slice(1).map((_, k) => parts.slice(0, k + 1).join("-"));
+    const suffixes = parts.slice(1).map((_, k) => parts.slice(k + 1).join("-"));
+    return [n, n.slice(0, -1), n.slice(1), `${n}x`, `x${n}`, `${n}-intruder`, `intruder-${n}`, ...prefixes, ...suffixes].filter((v) => v);
+}
+
+/**
+ * Role and user names to probe a condition of `account`'s provider with: every
+ * name the registry lists for that account (any environment, any partner) and
+ * every name the condition mentions, with near misses of each. Names listed
+ * for other accounts cannot be callers of this provider. The registry's are
+ * indexed once per registry: a stage has a provider per account.
+ */
+const probeNameIndex = new WeakMap<RegistryIdentities, Map<string, string[]>>();
+function probeNames(registry: RegistryIdentities, account: string, condition: string): string[] {
+    let index = probeNameIndex.get(registry);
+    if (!index) {
+        const byAccount = new Map<string, Set<string>>();
+        for (const i of registry.identities) {
+            if (!i.aws?.name) continue;
+            const names = byAccount.get(i.aws.account) ?? new Set<string>();
+            byAccount.set(i.aws.account, names);
+            for (const v of nearMisses(i.aws.name)) names.add(v);
+        }
+        index = new Map([...byAccount].map(([a, names]) => [a, [...names]]));
+        probeNameIndex.set(registry, index);
     }
-    return [...names];
+    return [...new Set([...(index.get(account) ?? []), ...mentionedNames(condition).flatMap(nearMisses)])];
 }
 
 /**
  * Callers of the provider's own account (an AWS provider admits no other:
  * Google verifies the signed GetCallerIdentity of `aws.accountId`): an
- * unrelated role and user, every name the registry lists in any environment
- * (the dev role of a partner in a prod stack, another partner's role) and
+ * unrelated role and user, every name the registry lists for the account in
+ * any environment (another partner's role in a shared account) or the
+ * condition mentions (a role the registry does not list there), and
  * near misses of them (prefixes, suffixes, one character more or less), each
  * as a role and as a user, and roles whose session name is a listed name.
  */
@@ -148,7 +167,7 @@ function hostileProbes(account: string, condition: string, registry: RegistryIde
     const out = new Map<string, AwsAssertion>();
     const add = (arn: string) => out.set(arn, { arn, account });
     for (const c of hostileCallers(account, condition)) out.set(c.arn, c);
-    for (const n of probeNames(registry)) {
+    for (const n of probeNames(registry, account, condition)) {
         add(`arn:aws:sts::${account}:assumed-role/${n}/policy-probe`);
         add(`arn:aws:iam::${account}:user/${n}`);
         add(`arn:aws:sts::${account}:assumed-role/intruder/${n}`);
@@ -173,7 +192,7 @@ export const workloadIdentityMappingRendered: ResourceValidationPolicy = {
     description: "Every AWS Workload Identity provider maps attributes exactly as partner-access renders them (rendered.ts AWS_ATTRIBUTE_MAPPING: aws_role is " +
         "the caller's own role or user, never a constant or a concatenation), and its attribute condition, evaluated with a CEL engine, admits no caller of " +
         "its account other than the roles and users the registry lists for that account in the environments this stage accepts: probed with an unrelated " +
-        "role and user, every identity the registry lists elsewhere (another partner's role, a partner's dev role in a prod stack), names one character or " +
+        "role and user, every identity the registry lists for that account elsewhere (another partner's role, a partner's dev role in a prod stack), names one character or " +
         "one word off a listed one (prefixes, suffixes), users named like listed roles, and listed names as session names. A mapping such as aws_role := " +
         "'arn:aws:sts::<prod account>:assumed-role/<prod role>' would give a dev caller the prod role's grants. A condition that cannot be evaluated is refused. " +
         "Remediation: the rendered mapping, and a condition listing the exact role ARNs (attribute.aws_role in [...]), as components/gcp/workload-identity-providers.ts renders.",

@@ -108,7 +108,7 @@ export const gcsBucketPrivate: ResourceValidationPolicy = {
  * literals (`"arn:aws:sts::A:assumed-role/acme"`, `"/acme"`), for probes that
  * resemble them. ARN keywords and account numbers are not names.
  */
-function mentionedNames(condition: string): string[] {
+export function mentionedNames(condition: string): string[] {
     const literals = [...condition.matchAll(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'/g)].map((m) => m[1] ?? m[2]);
     const names = literals.flatMap((l) => l.split(/[/:]/)).filter((seg) => /^[\w+=,.@-]{1,64}$/.test(seg) && !/^\d+$/.test(seg) &&
         !["arn", "aws", "sts", "iam", "assumed-role", "role", "user", "root"].includes(seg));
