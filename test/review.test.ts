@@ -87,6 +87,20 @@ describe("effective access matrix", () => {
     });
 });
 
+describe("what counts as the program", () => {
+    it("a change to any file the program renders with (components, the pack's shared definitions, the broker) makes earlier output stale", async () => {
+        const { copyProject } = await import("../tools/project-copy");
+        const { inputDigest } = await import("../tools/synth-manifest");
+        const project = tempDir("program-digest");
+        copyProject(project);
+        for (const file of ["components/aws/file-exchange.ts", "policy-pack/policies/rendered.ts", "broker/src/core.ts"]) {
+            const before = inputDigest("prod", undefined, project).program;
+            fs.appendFileSync(path.join(project, file), "\n// changed\n");
+            assert.notEqual(inputDigest("prod", undefined, project).program, before, file);
+        }
+    });
+});
+
 describe("policy over every stage", () => {
     it("judges every stage even when one does not render, and fails naming it", async () => {
         // A prod identity in prod's own AWS account is refused by prod's synth; stag does not accept prod identities.

@@ -48,6 +48,8 @@ export function inputDigest(stack: string, registryOverride?: string, projectDir
     const registry = path.resolve(projectDir, registryOverride ?? config["partner-access:registryFile"] ?? "partners.yaml");
     const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f) : Buffer.from(""));
     const program = [path.join(projectDir, "index.ts"), ...files(path.join(projectDir, "components")),
+        // components/ import the identity rules and rendered forms the pack defines (policy-pack/policies/rendered.ts, ...).
+        ...files(path.join(projectDir, "policy-pack", "policies")),
         // The outbound token broker is bundled at synth time: its source and lockfile are program too.
         ...files(path.join(projectDir, "broker", "src")), path.join(projectDir, "broker", "package-lock.json")];
     return {
