@@ -271,11 +271,23 @@ describe("policy pack: GCP surface and federation rules", () => {
             Object.assign(r.inputs, { attributeCondition, attributeMapping });
             return [r];
         };
-        it("accepts the rendered providers, and exact conditions on the listed role", () => {
+        it("accepts the rendered providers, and the rendered form of condition on the listed role", () => {
             for (const stack of ["prod", "stag"] as const) passes(P, rendered(stack).filter((r) => r.type.endsWith("WorkloadIdentityPoolProvider")), { stack });
-            passes(P, withCondition(`attribute.aws_role == "${ROLE("acme-exchange")}"`));
             passes(P, withCondition(`assertion.account == "${A}" && attribute.aws_role in ["${ROLE("acme-exchange")}"]`));
-            passes(P, withCondition(`google.subject.extract('assumed-role/{r}/') == 'acme-exchange' && assertion.account == "${A}"`));
+        });
+        it("refuses any other form of condition, even an exact one: only the rendered form can be judged for every caller", () => {
+            for (const condition of [`attribute.aws_role == "${ROLE("acme-exchange")}"`, `google.subject.extract('assumed-role/{r}/') == 'acme-exchange' && assertion.account == "${A}"`]) {
+                refuses(P, withCondition(condition), /not in the form partner-access renders/);
+            }
+        });
+        it("refuses conditions that admit callers no probe name hits (red-team: a regular expression, a concatenated prefix)", () => {
+            for (const extra of [`assertion.arn.matches("^arn:aws:sts::[0-9]+:assumed-role/ops-[a-z]+/")`, `attribute.aws_role.startsWith("arn:aws:sts::" + assertion.account + ":assumed-role/o" + "ps")`]) {
+                refuses(P, withCondition(`(assertion.account == "${A}" && attribute.aws_role in ["${ROLE("acme-exchange")}"]) || ${extra}`), /not in the form partner-access renders/);
+            }
+        });
+        it("refuses the rendered form naming a role the registry does not list for the account, or another account", () => {
+            refuses(P, withCondition(`assertion.account == "${A}" && attribute.aws_role in ["${ROLE("acme-exchange")}", "${ROLE("ops-admin")}"]`), /admits .*ops-admin, which the registry does not list/);
+            refuses(P, withCondition(`assertion.account == "999999999999" && attribute.aws_role in ["${ROLE("acme-exchange")}"]`), /names account 999999999999/);
         });
         const hostile: [string, string][] = [
             ["true", "true"],

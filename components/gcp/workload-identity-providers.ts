@@ -5,6 +5,7 @@
  */
 import { AccessPlan } from "../plan/access-plan";
 import { accountOfArn, awsRoleAttribute } from "../plan/identities";
+import { awsProviderCondition } from "../../policy-pack/policies/rendered";
 
 /**
  * The mapping, the id limits and the suffix rule are defined once in the policy
@@ -45,7 +46,7 @@ export function awsProviderSpecs(plan: AccessPlan): AwsProviderSpec[] {
             accountId,
             partners: [...e.partners].sort(),
             roles,
-            attributeCondition: `assertion.account == "${accountId}" && attribute.aws_role in [${roles.map((r) => `"${r}"`).join(", ")}]`,
+            attributeCondition: awsProviderCondition(accountId, roles),
         };
     });
 }

@@ -10,7 +10,7 @@ import { AwsAssertion, providerAdmits } from "./cel";
 import { isUnknownError, known } from "./exceptions";
 import { gcpGrants, hostileCallers, isGcpIamType, mentionedNames } from "./gcp";
 import { AwsIdentity, awsIdentityKey, parseAwsIdentity } from "./identities";
-import { AWS_ATTRIBUTE_MAPPING, isStagePoolId } from "./rendered";
+import { AWS_ATTRIBUTE_MAPPING, awsProviderCondition, isStagePoolId, renderedConditionParts } from "./rendered";
 import { RegistryIdentities, stageNames, stageOf } from "./stack";
 import { stackContext } from "./stack-context";
 
@@ -190,7 +190,8 @@ function sameMapping(mapping: unknown): boolean {
 export const workloadIdentityMappingRendered: ResourceValidationPolicy = {
     name: "workload-identity-mapping-rendered",
     description: "Every AWS Workload Identity provider maps attributes exactly as partner-access renders them (rendered.ts AWS_ATTRIBUTE_MAPPING: aws_role is " +
-        "the caller's own role or user, never a constant or a concatenation), and its attribute condition, evaluated with a CEL engine, admits no caller of " +
+        "the caller's own role or user, never a constant or a concatenation), its attribute condition is in the rendered form (rendered.ts awsProviderCondition: " +
+        "the account and a list of aws_role values, each a role or user the registry lists for that account in the environments this stage accepts), and, evaluated with a CEL engine, it admits no caller of " +
         "its account other than the roles and users the registry lists for that account in the environments this stage accepts: probed with an unrelated " +
         "role and user, every identity the registry lists for that account elsewhere (another partner's role, a partner's dev role in a prod stack), names one character or " +
         "one word off a listed one (prefixes, suffixes), users named like listed roles, and listed names as session names. A mapping such as aws_role := " +
@@ -213,6 +214,19 @@ export const workloadIdentityMappingRendered: ResourceValidationPolicy = {
         if (!stage) return; // not under the CLI: no registry to compare with
         if ("error" in stage) return report(`cannot check the provider's condition against the registry: ${stage.error}.`);
         const allowed = new Set(federatedFor(stage.registry, stage.accepted, account).map((i) => awsIdentityKey(i.aws!)));
+        // Exactly the rendered form, naming only listed identities: probing (below) samples callers, this reads them all.
+        const parts = renderedConditionParts(condition);
+        if (!parts) {
+            report(`the attribute condition is not in the form partner-access renders (${awsProviderCondition(account, ["<aws_role of a listed identity>"])}): ` +
+                "a condition of another form cannot be judged for every caller, so it is refused.");
+        } else {
+            if (parts.accountId !== account) report(`the attribute condition names account ${parts.accountId}, not the provider's ${account}.`);
+            const unlisted = parts.roles.filter((r) => {
+                const id = callerIdentity({ arn: r.includes(":assumed-role/") ? `${r}/session` : r, account });
+                return !id || id.account !== account || !allowed.has(awsIdentityKey(id));
+            });
+            if (unlisted.length > 0) report(`the attribute condition admits ${unlisted.join(", ")}, which the registry does not list for account ${account} in ${stage.accepted.join(", ")}.`);
+        }
         const admitted: string[] = [];
         for (const caller of hostileProbes(account, condition, stage.registry)) {
             const id = callerIdentity(caller);

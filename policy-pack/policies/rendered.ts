@@ -23,6 +23,24 @@ export const AWS_ATTRIBUTE_MAPPING: Readonly<Record<string, string>> = Object.fr
 });
 
 /**
+ * The attribute condition of the provider for AWS account `accountId`: that
+ * account, and exactly the listed `aws_role` values (rendered by
+ * components/gcp/workload-identity-providers.ts, read back by the pack).
+ */
+export const awsProviderCondition = (accountId: string, roles: readonly string[]): string =>
+    `assertion.account == "${accountId}" && attribute.aws_role in [${roles.map((r) => `"${r}"`).join(", ")}]`;
+
+const AWS_ROLE_ATTRIBUTE = String.raw`arn:aws:(?:sts::\d{12}:assumed-role/[\w+=,.@-]+|iam::\d{12}:user/(?:[\w+=,.@-]+/)*[\w+=,.@-]+)`;
+const RENDERED_CONDITION = new RegExp(String.raw`^assertion\.account == "(\d{12})" && attribute\.aws_role in \[((?:"${AWS_ROLE_ATTRIBUTE}"(?:, "${AWS_ROLE_ATTRIBUTE}")*)?)\]$`);
+
+/** The account and roles of a condition in exactly the rendered form, or undefined for any other condition. */
+export function renderedConditionParts(condition: string): { accountId: string; roles: string[] } | undefined {
+    const m = RENDERED_CONDITION.exec(condition);
+    if (!m) return undefined;
+    return { accountId: m[1], roles: m[2] ? m[2].split(", ").map((r) => r.slice(1, -1)) : [] };
+}
+
+/**
  * Where ESPv2 fetches a service account's public keys to verify the JWTs it
  * signs itself: Google's x509 certificates of that account, the raw e-mail in
  * the path, as Cloud Endpoints documents it for a service-account issuer
