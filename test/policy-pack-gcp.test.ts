@@ -363,6 +363,10 @@ describe("policy pack: GCP surface and federation rules", () => {
             ["a custom role on the account, which cannot be judged", member(BROKER, "projects/example-partner-prod/roles/impersonate", ACME_ROLE), /custom role permits cannot be judged/],
             ["token creator on the whole project (every service account in it)", [res("gcp:projects/iAMMember:IAMMember", { project: "example-partner-prod", role: "roles/iam.serviceAccountTokenCreator", member: ACME_ROLE })], /every service account of example-partner-prod/],
             ["workloadIdentityUser on a folder", [res("gcp:folder/iAMBinding:IAMBinding", { folder: "folders/1", role: "roles/iam.workloadIdentityUser", members: [ACME_ROLE] })], /every service account of folders\/1/],
+            // Red-team: editor includes iam.serviceAccounts.actAs; the IAM admin roles can grant any role; a custom role may hold either.
+            ["editor on the project", [res("gcp:projects/iAMMember:IAMMember", { project: "example-partner-prod", role: "roles/editor", member: "serviceAccount:acme-sync@acme-prod-4711.iam.gserviceaccount.com" })], /roles\/editor on every service account of example-partner-prod/],
+            ["security admin on the project", [res("gcp:projects/iAMMember:IAMMember", { project: "example-partner-prod", role: "roles/iam.securityAdmin", member: ACME_ROLE })], /securityAdmin/],
+            ["a custom role on the project", [res("gcp:projects/iAMMember:IAMMember", { project: "example-partner-prod", role: "projects/example-partner-prod/roles/impersonator", member: ACME_ROLE })], /custom role permits cannot be judged/],
         ];
         for (const [what, resources, why] of refused) it(`refuses ${what}`, () => refuses(P, resources, why));
     });

@@ -257,7 +257,9 @@ const IMPERSONATION_ROLES = new Set([
     "roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser", "roles/iam.serviceAccountOpenIdTokenCreator",
     "roles/iam.serviceAccountKeyAdmin", "roles/iam.serviceAccountAdmin",
 ]);
-const SA_LEVEL_ALSO = new Set(["roles/owner", "roles/editor"]);
+/** Basic roles that include iam.serviceAccounts.actAs, and roles that can grant any role (so any of the above): on a service account or anything above it. */
+const ACTS_OR_GRANTS = new Set(["roles/owner", "roles/editor", "roles/iam.securityAdmin", "roles/resourcemanager.projectIamAdmin",
+    "roles/resourcemanager.folderIamAdmin", "roles/resourcemanager.organizationAdmin"]);
 const CUSTOM_ROLE = /^(projects|organizations)\/[^/]+\/roles\//;
 const SERVICE_ACCOUNT_IAM = /^gcp:serviceaccount\/iAM(Member|Binding|Policy):IAM(Member|Binding|Policy)$/;
 /** Grants on a project, folder or organisation reach every service account in it. */
@@ -269,18 +271,20 @@ const accountEmail = (id: string) => /([^/]+@[^/]+\.gserviceaccount\.com)$/i.exe
 export const serviceAccountImpersonationRendered: ResourceValidationPolicy = {
     name: "service-account-impersonation-rendered",
     description: "Nobody is granted a role that acts as a service account (roles/iam.workloadIdentityUser, serviceAccountTokenCreator, serviceAccountUser, " +
-        "serviceAccountOpenIdTokenCreator, serviceAccountKeyAdmin, serviceAccountAdmin; owner and editor on a service account) on a service account, nor on " +
+        "serviceAccountOpenIdTokenCreator, serviceAccountKeyAdmin, serviceAccountAdmin; owner and editor, which include actAs; securityAdmin and the IAM admin roles, " +
+        "which can grant any of them) on a service account, nor on " +
         "a project, folder or organisation (which reaches all its service accounts). partner-access renders no such grant: a partner's federated AWS role is " +
         "granted the folder directly, without impersonation (components/gcp/workload-identity-providers.ts credentialConfig), and nobody may act as the " +
-        "broker's or the gateway's account. A grant would let its member hold that account's grants: another partner's, or ours. A custom role on a service " +
-        "account cannot be judged and is refused. Remediation: grant the partner's identity the resource directly, as partner-access renders.",
+        "broker's or the gateway's account. A grant would let its member hold that account's grants: another partner's, or ours. A custom role on any of " +
+        "these cannot be judged and is refused. Remediation: grant the partner's identity the resource directly, as partner-access renders.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         const onAccount = SERVICE_ACCOUNT_IAM.test(args.type);
         if (!onAccount && !CONTAINER_IAM.test(args.type)) return;
         const read = gcpGrants(args.type, args.props);
         if ("error" in read) return report(`${read.error}; it cannot be checked, so it is refused.`);
-        const judged = read.grants.filter((g) => IMPERSONATION_ROLES.has(String(g.role)) || (onAccount && (SA_LEVEL_ALSO.has(String(g.role)) || g.role === undefined || CUSTOM_ROLE.test(String(g.role)))));
+        // A custom role may hold any of these permissions: it cannot be judged here, wherever it is granted.
+        const judged = read.grants.filter((g) => IMPERSONATION_ROLES.has(String(g.role)) || ACTS_OR_GRANTS.has(String(g.role)) || g.role === undefined || CUSTOM_ROLE.test(String(g.role)));
         if (judged.length === 0) return;
         // Whose account and whose member: for the message (every such grant is refused; a cross-partner one says so).
         const ctx = stackContext();
