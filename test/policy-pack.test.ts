@@ -174,7 +174,14 @@ describe("policy pack rules", () => {
             for (const condition of [{ StringEquals: { "aws:SourceAccount": "999999999999" } }, { ArnLike: { "aws:SourceArn": "arn:aws:cloudtrail:eu-west-1:999999999999:trail/t" } }]) {
                 refuses("service-principals-conditioned", [res("aws:s3/bucketPolicy:BucketPolicy", { bucket: "b", policy: doc({ Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Resource: "arn:aws:s3:::b/*", Condition: condition }) })], /our account is 222222222222/, prod);
             }
-            refuses("service-principals-conditioned", [res("aws:lambda/permission:Permission", { action: "lambda:InvokeFunction", principal: "events.amazonaws.com", function: "f", sourceAccount: "999999999999" })], /another account/, prod);
+            // A bucket ARN or an organisation names no account: anyone's bucket could have that name, anyone may run an organisation.
+            for (const condition of [{ ArnLike: { "aws:SourceArn": "arn:aws:s3:::attacker-bucket" } }, { StringEquals: { "aws:SourceOrgID": "o-attacker1234" } }]) {
+                refuses("service-principals-conditioned", [res("aws:sqs/queuePolicy:QueuePolicy", { queueUrl: "q", policy: doc({ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sqs:SendMessage", Resource: "*", Condition: condition }) })], /our account is 222222222222/, prod);
+            }
+            passes("service-principals-conditioned", [res("aws:sqs/queuePolicy:QueuePolicy", { queueUrl: "q", policy: doc({ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sqs:SendMessage", Resource: "*", Condition: { ArnLike: { "aws:SourceArn": "arn:aws:s3:::our-bucket" }, StringEquals: { "aws:SourceAccount": "222222222222" } } }) })], prod);
+            for (const extra of [{ sourceAccount: "999999999999" }, { sourceArn: "arn:aws:s3:::attacker-bucket" }, { principalOrgId: "o-attacker1234" }]) {
+                refuses("service-principals-conditioned", [res("aws:lambda/permission:Permission", { action: "lambda:InvokeFunction", principal: "s3.amazonaws.com", function: "f", ...extra })], /not limited to our account/, prod);
+            }
             passes("service-principals-conditioned", [res("aws:lambda/permission:Permission", { action: "lambda:InvokeFunction", principal: "events.amazonaws.com", function: "f", sourceAccount: "222222222222" })], prod);
             passes("service-principals-conditioned", [role(trust({ StringEquals: { "aws:SourceAccount": "222222222222" } }))], prod);
         });

@@ -222,10 +222,13 @@ function sourceArnAccount(v: string): string | undefined {
 
 /**
  * True when a statement limits the calling service to resources of one
- * account (confused-deputy protection), and, when `ourAccount` is known, to
- * ours: a source pinned to another account lets that account's service act
- * through the grant. An organisation id cannot be compared here and is
- * accepted by its form.
+ * account (confused-deputy protection). In a stack, whose account is known,
+ * that account must be ours: a source pinned to another account lets that
+ * account's service act through the grant, an S3 bucket ARN names no account
+ * (anyone's bucket could have that name: pin aws:SourceAccount too, as the S3
+ * User Guide's server access logging example does), and an organisation id
+ * cannot be compared with anything the stack knows. Outside a stack only the
+ * form is judged.
  */
 export function sourceConditioned(s: NormalStatement, ourAccount?: string): boolean {
     const ok = (key: string, test: (v: string) => boolean) => {
@@ -233,6 +236,7 @@ export function sourceConditioned(s: NormalStatement, ourAccount?: string): bool
         return !!v && v.length > 0 && v.every(test);
     };
     const ours = (account: string) => /^\d{12}$/.test(account) && (ourAccount === undefined || account === ourAccount);
+    if (ourAccount !== undefined) return ok("aws:SourceAccount", ours) || ok("aws:SourceArn", (v) => { const a = sourceArnAccount(v); return !!a && ours(a); });
     return ok("aws:SourceAccount", ours) || ok("aws:SourceOrgID", (v) => ORG_ID.test(v)) ||
         ok("aws:SourceArn", (v) => { const a = sourceArnAccount(v); return a === "" || (a !== undefined && ours(a)); });
 }
@@ -260,7 +264,7 @@ export const servicePrincipalsConditioned: ResourceValidationPolicy = {
     name: "service-principals-conditioned",
     description: "An AWS service principal allowed in a trust or resource policy (or a Lambda permission) is limited to our resources with aws:SourceAccount, " +
         "aws:SourceArn or aws:SourceOrgID: without it, the service acting for another customer can use the grant (the cross-service confused deputy, IAM User Guide). " +
-        "A source in another account than the stack's is refused too. Built-in exception: API Gateway's CloudWatch logging role, whose documented trust has no condition. Remediation: add StringEquals aws:SourceAccount <our account>.",
+        "In a stack the source must be the stack's own account (aws:SourceAccount, or an aws:SourceArn naming it; a bucket ARN or an organisation id names no account). Built-in exception: API Gateway's CloudWatch logging role, whose documented trust has no condition. Remediation: add StringEquals aws:SourceAccount <our account>.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         const ourAccount = stackContext().config["partner-access:awsAccountId"] || undefined;
@@ -274,9 +278,9 @@ export const servicePrincipalsConditioned: ResourceValidationPolicy = {
             const sourceArn = args.props.sourceArn;
             if (!sourceArn && !sourceAccount && !args.props.principalOrgId) {
                 report(`Lambda permission for service ${principal} has no sourceArn, sourceAccount or principalOrgId: any customer's ${principal} resource could invoke the function.`);
-            } else if (ourAccount && ((typeof sourceAccount === "string" && sourceAccount !== ourAccount) ||
-                (typeof sourceArn === "string" && ![ourAccount, ""].includes(sourceArnAccount(sourceArn) ?? "?")))) {
-                report(`Lambda permission for service ${principal} is limited to another account's resources${whose}: that account's ${principal} could invoke the function.`);
+            } else if (ourAccount && !(sourceAccount === ourAccount || (typeof sourceArn === "string" && sourceArnAccount(sourceArn) === ourAccount))) {
+                report(`Lambda permission for service ${principal} is not limited to our account's resources${whose} (sourceAccount, or a sourceArn naming our account; ` +
+                    "a bucket ARN or an organisation names none): another account's resources could invoke the function.");
             }
             return;
         }
