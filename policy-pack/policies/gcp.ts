@@ -2,6 +2,7 @@ import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from 
 import { AwsAssertion, DEFAULT_AWS_MAPPING, providerAdmits } from "./cel";
 import { lowerKeys, list } from "./documents";
 import { isUnknownError } from "./exceptions";
+import { AWS_ROLE_ATTRIBUTE } from "./rendered";
 
 /** A grant read from a GCP IAM member, binding or policy resource. */
 export interface GcpGrant {
@@ -64,7 +65,7 @@ export const noPublicGcpMembers: ResourceValidationPolicy = {
 };
 
 /** The one principalSet form partner-access grants: the callers of one AWS role (or user) through Google's default AWS mapping. */
-const EXACT_AWS_PRINCIPAL_SET = /^principalSet:\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[a-z0-9-]+\/attribute\.aws_role\/arn:aws:(?:sts::\d{12}:assumed-role|iam::\d{12}:user)\/[\w+=,.@-]+$/;
+const EXACT_AWS_PRINCIPAL_SET = new RegExp(String.raw`^principalSet://iam\.googleapis\.com/projects/\d+/locations/global/workloadIdentityPools/[a-z0-9-]+/attribute\.aws_role/${AWS_ROLE_ATTRIBUTE}$`);
 
 /** Why a member names a set of identities that the registry does not list one by one, or undefined. */
 export function broadMember(member: string): string | undefined {

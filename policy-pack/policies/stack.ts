@@ -293,6 +293,9 @@ export const stageIsolation: ResourceValidationPolicy = {
         if ("error" in stage) return report(`cannot check stage isolation: ${stage.error}.`);
         if (!stage.production) return;
         for (const n of namedIdentities(args.props)) {
+            // A root whose every Allow statement pins aws:PrincipalArn admits only the pinned ARNs, which are judged themselves
+            // (a prod role and a stag role may share an account: the rendered prod trust names the root, pinned to the prod role).
+            if (n.aws?.kind === "root" && rootPinned(args, n.aws.account, () => true)) continue;
             for (const listed of candidates(stage.registry, n)) {
                 if (stage.registry.environments[listed.environment]?.production) continue;
                 const hit = listed.aws && n.aws ? overlaps(listed.aws, n.aws) : listed.gcp !== undefined && listed.gcp === n.gcp;

@@ -93,6 +93,15 @@ const diffHead = () => {
     return reg;
 };
 
+/** Identities of one partner's two stages in one AWS account (globex, direct), and an IAM user with a path (acme, federated to GCP). */
+const sharedAccounts = () => {
+    const reg = sampleRegistryObject();
+    const partner = (slug: string) => reg.partners.find((p: any) => p.slug === slug);
+    partner("globex").identities.stag.aws = ["arn:aws:iam::333333333334:role/exchange/globex-stag"];
+    partner("acme-logistics").identities.prod.aws.push("arn:aws:iam::210987654322:user/ci/acme-uploader");
+    return reg;
+};
+
 export const GLOBEX = "api.globex.example";
 export const INITECH = "api.initech.example";
 const sa = (name: string, stage: string) => `${name}@example-partner-${stage}.iam.gserviceaccount.com`;
@@ -130,6 +139,8 @@ export const VARIANTS: Record<string, Variant> = {
     diffHead: { stack: "prod", registry: diffHead },
     /** Three outbound hosts in stag. */
     threeHosts: { stack: "stag", registry: threeHostRegistry },
+    /** A partner's prod and stag identities in one AWS account; a federated IAM user with a path. */
+    sharedAccounts: { stack: "prod", registry: sharedAccounts },
     /** Who has access on 2027-04-01 (before every sample expiry)? */
     at20270401: { stack: "prod", args: ["--at", "2027-04-01T00:00:00Z"] },
 };
