@@ -141,8 +141,9 @@ describe("policy pack: GCP surface and federation rules", () => {
             });
         }
         it("refuses a document it cannot read: not JSON or YAML, duplicate keys, OpenAPI 3, none, or a gRPC service", () => {
-            refuses(P, [res(SERVICE, { serviceName: "s", openapiConfig: "{not: [json" })], /neither JSON nor YAML.*refused/);
-            refuses(P, [res(SERVICE, { serviceName: "s", openapiConfig: '{"swagger":"2.0","paths":{},"paths":{"/x":{"get":{}}}}' })], /neither JSON nor YAML/);
+            refuses(P, [res(SERVICE, { serviceName: "s", openapiConfig: 'swagger: "2.0"\nx-ok: &sec [{partner: []}]\npaths: {"/x": {get: {security: *sec}}}\n' })], /it uses an (anchor|alias)/);
+            refuses(P, [res(SERVICE, { serviceName: "s", openapiConfig: "{not: [json" })], /cannot be read as Service Management would.*refused/);
+            refuses(P, [res(SERVICE, { serviceName: "s", openapiConfig: '{"swagger":"2.0","paths":{},"paths":{"/x":{"get":{}}}}' })], /cannot be read as Service Management would \(Map keys must be unique/);
             refuses(P, [res(SERVICE, { serviceName: "s", openapiConfig: JSON.stringify({ openapi: "3.0.0", paths: {} }) })], /not an OpenAPI 2.0 document/);
             refuses(P, [res(SERVICE, { serviceName: "s" })], /no OpenAPI document/);
             refuses(P, [res(SERVICE, { serviceName: "s", grpcConfig: "type: google.api.Service", protocOutputBase64: "AA==" })], /gRPC/);

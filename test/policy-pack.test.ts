@@ -242,6 +242,9 @@ describe("policy pack rules", () => {
             refuses("api-methods-authenticated", [res("aws:apigatewayv2/route:Route", { apiId: "a", routeKey: "GET /x" })], /NONE by default/);
             refuses("api-methods-authenticated", [res("aws:apigatewayv2/route:Route", { apiId: "a", routeKey: "GET /x", authorizationType: "NONE" })]);
             passes("api-methods-authenticated", [res("aws:apigatewayv2/route:Route", { apiId: "a", routeKey: "GET /x", authorizationType: "AWS_IAM" })]);
+            // YAML a 1.1 importer would merge, where YAML 1.2 sees a literal "<<" key: a policy or an operation could hide there.
+            const merged = `swagger: "2.0"\ninfo: {title: t, version: "1"}\npaths: {}\nx-p: &p\n  Statement:\n    - {Effect: Allow, Principal: "*", Action: "execute-api:Invoke", Resource: "*"}\nx-amazon-apigateway-policy:\n  <<: *p\n`;
+            refuses("api-methods-authenticated", [res("aws:apigateway/restApi:RestApi", { name: "api", body: merged })], /cannot be read as API Gateway would \(it uses an? (alias|anchor|merge key)/);
             // An authorizer of our own choosing is not SigV4: a JWT authorizer trusting accounts.google.com admits every Google account.
             refuses("api-methods-authenticated", [res("aws:apigateway/method:Method", { httpMethod: "GET", authorization: "CUSTOM", authorizerId: "a" })], /not SigV4-signed/);
             refuses("api-methods-authenticated", [res("aws:apigateway/method:Method", { httpMethod: "GET", authorization: "COGNITO_USER_POOLS" })], /not SigV4-signed/);
@@ -279,7 +282,7 @@ describe("policy pack rules", () => {
         }
         it("refuses an OpenAPI body it cannot read, and checks HTTP API bodies too", () => {
             refuses("api-methods-authenticated", api("{ not: [json"), /cannot be checked/);
-            refuses("api-methods-authenticated", api('{"paths": {"/a": {"get": {}}}, "paths": {}}'), /neither JSON nor YAML/);
+            refuses("api-methods-authenticated", api('{"paths": {"/a": {"get": {}}}, "paths": {}}'), /cannot be read as API Gateway would \(Map keys must be unique/);
             refuses("api-methods-authenticated", [res("aws:apigatewayv2/api:Api", { protocolType: "HTTP", body: JSON.stringify(openapi({ get: {} })) })]);
         });
     });

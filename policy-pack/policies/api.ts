@@ -3,7 +3,7 @@
  * HTTP API routes and quick-create APIs, Lambda function URLs.
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import * as YAML from "yaml";
+import { readYamlOrJson } from "./documents";
 
 const OPERATIONS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace", "x-amazon-apigateway-any-method"]);
 
@@ -28,12 +28,9 @@ const isObject = (v: unknown): v is Record<string, any> => typeof v === "object"
 export function unauthenticatedOperations(body: unknown): { operations: string[] } | { error: string } {
     let doc = body;
     if (typeof body === "string") {
-        try {
-            // YAML 1.2 reads JSON too; duplicate keys are an error (which one API Gateway keeps is not documented).
-            doc = YAML.parse(body);
-        } catch (e) {
-            return { error: `the OpenAPI body is neither JSON nor YAML (${(e as Error).message.split("\n")[0]})` };
-        }
+        const read = readYamlOrJson(body);
+        if ("error" in read) return { error: `the OpenAPI body cannot be read as API Gateway would (${read.error})` };
+        doc = read.value;
     }
     if (!isObject(doc)) return { error: "the OpenAPI body is not an object" };
     const schemes: Record<string, unknown> = { ...(isObject(doc.securityDefinitions) ? doc.securityDefinitions : {}), ...(isObject(doc.components?.securitySchemes) ? doc.components.securitySchemes : {}) };

@@ -1,8 +1,7 @@
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import * as YAML from "yaml";
 import {
     NormalStatement, coversEverythingUnder, exact, globMatch, isAllow, isDeny, isEveryone, lowerKeys, list, parsePolicy, pinnedValues,
-    principalValues, principalsOfKind, wildcardPrincipal,
+    principalValues, principalsOfKind, readYamlOrJson, wildcardPrincipal,
 } from "./documents";
 import { known } from "./exceptions";
 import { stackContext } from "./stack-context";
@@ -68,13 +67,10 @@ export function resourcePolicies(args: Pick<ResourceValidationArgs, "type" | "pr
     const present = (doc: unknown) => doc !== undefined && doc !== null && doc !== "";
     const out = present(args.props[prop]) ? [{ prop, doc: args.props[prop] }] : [];
     if (args.type === "aws:apigateway/restApi:RestApi" && typeof args.props.body === "string") {
-        try {
-            const body = YAML.parse(args.props.body);
-            const inBody = typeof body === "object" && body !== null ? body["x-amazon-apigateway-policy"] : undefined;
-            if (present(inBody)) out.push({ prop: "body x-amazon-apigateway-policy", doc: inBody });
-        } catch {
-            // reported by api-methods-authenticated
-        }
+        const read = readYamlOrJson(args.props.body); // an unreadable body is refused by api-methods-authenticated
+        const body = "value" in read ? read.value : undefined;
+        const inBody = typeof body === "object" && body !== null ? (body as Record<string, unknown>)["x-amazon-apigateway-policy"] : undefined;
+        if (present(inBody)) out.push({ prop: "body x-amazon-apigateway-policy", doc: inBody });
     }
     return out;
 }

@@ -3,6 +3,7 @@
  * keys in any case, single values or lists. The rules read what could open
  * access loosely (any key case, any value shape) and what closes it strictly.
  */
+import * as YAML from "yaml";
 
 export interface NormalStatement {
     effect: string;
@@ -158,3 +159,23 @@ export function pinnedValues(s: NormalStatement, key: string): string[] | undefi
 
 /** A value with no wildcard character (StringLike/ArnLike treat `*` and `?` as wildcards). */
 export const exact = (v: string) => v !== "" && !v.includes("*") && !v.includes("?");
+
+/**
+ * A JSON or YAML document as the rules read it, refusing what another parser
+ * could read differently: duplicate keys (which one a service keeps is not
+ * documented), and anchors, aliases and merge keys (`<<`), which YAML 1.2
+ * reads as a literal key but a YAML 1.1 importer would merge, so a policy or
+ * an operation could hide in them. partner-access renders JSON.
+ */
+export function readYamlOrJson(text: string): { value: unknown } | { error: string } {
+    const doc = YAML.parseDocument(text, { uniqueKeys: true });
+    if (doc.errors.length > 0) return { error: doc.errors[0].message.split("\n")[0] };
+    let tricky: string | undefined;
+    YAML.visit(doc, {
+        Alias: () => void (tricky = "an alias"),
+        Node: (_, node) => void ((node as { anchor?: string }).anchor && (tricky = "an anchor")),
+        Pair: (_, pair) => void (YAML.isScalar(pair.key) && pair.key.value === "<<" && (tricky = "a merge key (<<)")),
+    });
+    if (tricky) return { error: `it uses ${tricky}, which parsers read differently` };
+    return { value: doc.toJS() };
+}

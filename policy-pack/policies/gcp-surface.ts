@@ -10,7 +10,7 @@
  * keys, the exact forms partner-access renders: components/gcp/openapi.ts).
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import * as YAML from "yaml";
+import { readYamlOrJson } from "./documents";
 import { GCP_SERVICE_ACCOUNT_EMAIL, re } from "./identifiers";
 import { JWKS_BASE, serviceAccountJwksUri } from "./rendered";
 
@@ -35,13 +35,9 @@ export function endpointsDocument(props: Record<string, any>): EndpointsDocument
     if (props.protocOutputBase64 !== undefined && props.protocOutputBase64 !== null) return { error: "a gRPC descriptor (protocOutputBase64), which this check does not read" };
     const text = props.openapiConfig;
     if (typeof text !== "string" || text.trim() === "") return { error: "no OpenAPI document (openapiConfig)" };
-    let doc: unknown;
-    try {
-        // YAML 1.2 reads JSON too; a duplicate key is an error (which one Service Management keeps is not documented).
-        doc = YAML.parse(text);
-    } catch (e) {
-        return { error: `openapiConfig is neither JSON nor YAML (${(e as Error).message.split("\n")[0]})` };
-    }
+    const read = readYamlOrJson(text);
+    if ("error" in read) return { error: `openapiConfig cannot be read as Service Management would (${read.error})` };
+    const doc = read.value;
     if (!isObject(doc)) return { error: "openapiConfig is not an object" };
     // Endpoints reads OpenAPI 2 documents this way; an OpenAPI 3 document has other extensions (x-google-api-management).
     if (doc.swagger !== "2.0") return { error: `openapiConfig is not an OpenAPI 2.0 document (swagger: ${JSON.stringify(doc.swagger ?? null)})` };
