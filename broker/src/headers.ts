@@ -20,7 +20,10 @@ function connectionListed(headers: Record<string, string>): Set<string> {
 const CREDENTIAL_NAMES = new Set(["authorization", "proxy-authorization", "cookie", "x-api-key"]);
 
 /** A word of a header name (split on "-" and "_") that marks a credential, e.g. X-Auth-Token, X-Session-Id, X-Client-Secret. */
-const CREDENTIAL_WORD = /^(auth|authn|authz|authorization|authentication|tokens?|apikey|secrets?|sessions?|sessionid|credentials?|passwords?|passwd|signatures?|cookies?)$/;
+const CREDENTIAL_WORD = /^(auth|authn|authz|authorization|authentication|tokens?|apikey|secrets?|sessions?|sessionid|credentials?|passwords?|passwd|signatures?|cookies?|jwts?|assertions?|bearer)$/;
+
+/** Names ending in "key" carry one (X-Access-Key, Ocp-Apim-Subscription-Key, X-Functions-Key), except these. */
+const NOT_A_SECRET_KEY = new Set(["idempotency-key", "x-idempotency-key"]);
 
 /** Cloud request-signing and identity families (SigV4 X-Amz-Security-Token, X-Goog-Iam-Authorization-Token...). */
 const CREDENTIAL_PREFIXES = ["x-amz-", "x-goog-"];
@@ -36,6 +39,7 @@ export function isCredentialHeader(name: string): boolean {
     const n = name.toLowerCase();
     if (CREDENTIAL_NAMES.has(n) || CREDENTIAL_PREFIXES.some((p) => n.startsWith(p))) return true;
     const words = n.split(/[-_]/);
+    if (/^keys?$/.test(words[words.length - 1]) && words.length > 1 && !NOT_A_SECRET_KEY.has(n)) return true;
     return words.some((w, i) => CREDENTIAL_WORD.test(w) || (w === "api" && words[i + 1] === "key"));
 }
 

@@ -123,6 +123,12 @@ describe("query and header helpers", () => {
         ["x-author", false],
         ["x-tokenizer-mode", false],
         ["x-key-id", false],
+        ["x-idempotency-key", false],
+        ["x-access-key", true],
+        ["x-functions-key", true],
+        ["Ocp-Apim-Subscription-Key", true],
+        ["x-jwt-assertion", true],
+        ["x_private_key", true],
     ];
     for (const [name, dropped] of credentials) {
         it(`${dropped ? "drops" : "keeps"} the caller header ${name}`, () => assert.equal(isCredentialHeader(name), dropped));
