@@ -122,12 +122,23 @@ const decided = new Map<string, Decision>();
 const DECIDED_MAX = 200_000;
 
 /** Decides many requests, identical ones once, on worker threads when there are many. */
+let inFlight = 0;
+
 export async function decideAll(requests: Request[], progress?: (m: string) => void): Promise<Decision[]> {
-    if (decided.size > DECIDED_MAX) {
+    // Cleared only between runs: a run in flight holds keys that number documents in the current table.
+    if (decided.size > DECIDED_MAX && inFlight === 0) {
         decided.clear();
         [documentIds, documents, idOfObject] = [new Map(), [], new WeakMap()];
     }
-    const keys = requests.map((r) => JSON.stringify(compact(r)));
+    inFlight++;
+    try {
+        return await decideKeys(requests.map((r) => JSON.stringify(compact(r))), progress);
+    } finally {
+        inFlight--;
+    }
+}
+
+async function decideKeys(keys: string[], progress?: (m: string) => void): Promise<Decision[]> {
     const unique = [...new Set(keys)].filter((k) => !decided.has(k));
     const workers = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 4));
     if (unique.length < POOL_THRESHOLD || workers === 1) {
