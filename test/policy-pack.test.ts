@@ -558,6 +558,7 @@ describe("policy pack rules", () => {
             const body = (principal: unknown) => JSON.stringify({ swagger: "2.0", info: { title: "t", version: "1" }, paths: {}, "x-amazon-apigateway-policy": doc({ Effect: "Allow", Principal: principal, Action: "execute-api:Invoke", Resource: "*" }) });
             refuses("no-wildcard-principals", [res("aws:apigateway/restApi:RestApi", { name: "api", body: body("*") })], /body x-amazon-apigateway-policy/);
             refuses("principals-from-registry", [res("aws:apigateway/restApi:RestApi", { name: "api", body: body({ AWS: "999988887777" }) })], /999988887777/, prod);
+            assert.equal(mandatory(findings("principals-from-registry", [res("aws:apigateway/restApi:RestApi", { name: "api", body: body({ AWS: "arn:aws:iam::999988887777:root" }) })], prod)).length, 1, "reported once");
             refuses("principals-from-registry", [res("aws:apigateway/restApi:RestApi", { name: "api", body: `swagger: "2.0"\npaths: {}\nx-amazon-apigateway-policy:\n  Statement:\n    - Effect: Allow\n      Principal: {AWS: "999988887777"}\n      Action: execute-api:Invoke\n      Resource: "*"\n` })], /999988887777/, prod);
         });
         it("compares the IAM grantee of an S3 Access Grant with the registry", () => {

@@ -243,7 +243,13 @@ export const principalsFromRegistry: ResourceValidationPolicy = {
         const awsAllowed = (id: AwsIdentity) =>
             id.account === ourAccount || callers.has(awsIdentityKey(id)) || listedFor({ aws: id }).some((i) => i.aws && covers(i.aws, id));
         const ourEmail = (email: string) => !!ourProject && email.endsWith(`@${ourProject.toLowerCase()}.iam.gserviceaccount.com`);
+        // The text scan and the policies' principals name many identities twice: each is judged once.
+        const named = new Map<string, NamedIdentity>();
         for (const n of [...namedIdentities(args.props), ...policyPrincipals(args, (why) => report(`${args.type} ${args.name} ${why}`))]) {
+            const key = n.aws ? `aws:${n.aws.arn}` : `gcp:${n.gcp}`;
+            if (!named.has(key)) named.set(key, n);
+        }
+        for (const n of named.values()) {
             if (n.aws) {
                 const ok = n.aws.kind === "root"
                     ? n.aws.account === ourAccount || listedFor(n).some((i) => i.aws?.kind === "root") || rootPinned(args, n.aws.account, awsAllowed)
