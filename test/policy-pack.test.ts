@@ -18,7 +18,6 @@ import { exceptionsConfig } from "../policy-pack/policies/exceptions";
 import { Violation, runPolicies, runPoliciesAsCli } from "../tools/policy-run";
 import { SynthResource } from "../tools/synth";
 import { stackConfigMap } from "../tools/stack-config";
-import { configRenderedWith } from "../tools/synth-manifest";
 import { ROOT } from "./support/fixtures";
 import { synthStack } from "./support/synth-runs";
 import { variant } from "./support/variants";
@@ -492,11 +491,6 @@ describe("policy pack rules", () => {
             refuses("stage-isolation", [trust({ AWS: "arn:aws:iam::210987654321:root" }, { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::210987654321:role/acme-exchange-dev" } })], /acme-logistics\/dev/, prod);
             refuses("stage-isolation", [res("gcp:storage/managedFolderIamMember:ManagedFolderIamMember", { member: "serviceAccount:globex-files@globex-stag.iam.gserviceaccount.com" })], /globex\/stag/, prod);
             refuses("stage-isolation", [res("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", { attributeCondition: 'attribute.aws_role == "arn:aws:sts::210987654321:assumed-role/acme-exchange-dev"' })], /acme-logistics\/dev/, prod);
-        });
-        it("accepts what is rendered when a partner's prod and stag identities share an AWS account, and a federated IAM user with a path", async () => {
-            const shared = await variant("sharedAccounts");
-            assert.ok(JSON.stringify(shared.resources).includes("user/ci/acme-uploader"), "the user is rendered");
-            assert.deepEqual(runPoliciesAsCli(shared.resources as SynthResource[], "prod", configRenderedWith("prod", shared.dir)).map((v) => `${v.policy}: ${v.message}`), []);
         });
         it("refuses an account root in prod when a non-production environment lists a role of that account", () => {
             refuses("stage-isolation", [trust({ AWS: "arn:aws:iam::210987654321:root" })], /covers arn:aws:iam::210987654321:role\/acme-exchange-dev, an identity of acme-logistics\/dev/, prod);

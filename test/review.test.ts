@@ -128,6 +128,9 @@ describe("access diff", () => {
         assert.ok(prod.sharedChanged.length === 0 || prod.sharedChanged.every((x) => !/Endpoints/.test(x)), "an AWS-only change does not touch the Endpoints config");
         assert.deepEqual(prod.defects, []);
         assert.deepEqual(prod.structural, []);
+        // The head renders a prod/stag shared account and a federated user with a path: the pack accepts what is rendered.
+        assert.ok(JSON.stringify(head.resources).includes("user/ci/acme-uploader"), "the user is rendered");
+        assert.deepEqual(prod.findings.map((f) => `${f.policy}: ${f.message}`), []);
         const md = formatDiff(diffs);
         assert.match(md, /### prod \(production\)/);
         assert.match(md, /\*\*Access revoked\*\* \(\d+\)/);

@@ -88,15 +88,11 @@ const withoutGcp = () => {
 };
 const diffHead = () => {
     const reg = sampleRegistryObject();
+    const partner = (slug: string) => reg.partners.find((p: any) => p.slug === slug);
     reg.partners[0].aws.files = "read"; // acme loses writes on AWS
     reg.partners.push({ slug: "hooli-two", name: "Hooli Two", contact: "it@hooli.example", identities: { prod: { aws: ["arn:aws:iam::777777777777:role/hooli-reader"] } }, aws: { files: "read" } });
-    return reg;
-};
-
-/** Identities of one partner's two stages in one AWS account (globex, direct), and an IAM user with a path (acme, federated to GCP). */
-const sharedAccounts = () => {
-    const reg = sampleRegistryObject();
-    const partner = (slug: string) => reg.partners.find((p: any) => p.slug === slug);
+    // Forms the pack must accept as rendered: a partner's prod and stag identities in one AWS account (globex, direct:
+    // the prod trust names the account's root pinned to the prod role), and a federated IAM user with a path (acme).
     partner("globex").identities.stag.aws = ["arn:aws:iam::333333333334:role/exchange/globex-stag"];
     partner("acme-logistics").identities.prod.aws.push("arn:aws:iam::210987654322:user/ci/acme-uploader");
     return reg;
@@ -139,8 +135,6 @@ export const VARIANTS: Record<string, Variant> = {
     diffHead: { stack: "prod", registry: diffHead },
     /** Three outbound hosts in stag. */
     threeHosts: { stack: "stag", registry: threeHostRegistry },
-    /** A partner's prod and stag identities in one AWS account; a federated IAM user with a path. */
-    sharedAccounts: { stack: "prod", registry: sharedAccounts },
     /** Who has access on 2027-04-01 (before every sample expiry)? */
     at20270401: { stack: "prod", args: ["--at", "2027-04-01T00:00:00Z"] },
 };
