@@ -94,6 +94,7 @@ describe("inputs: one definition", () => {
         ["an external id on a direct partner", (_p, reg) => (reg.partners[1].aws.externalId = "abc-123"), "globex", "aws.externalId", /only applies/],
         ["an account root without opt-in", (p) => (p.identities.prod.aws = ["arn:aws:iam::210987654322:root"]), "acme-logistics", "identities.prod.aws[0]", /allowAccountRoot/],
         ["a wildcard account in an ARN", (p) => (p.identities.prod.aws = ["arn:aws:iam::*:role/x"]), "acme-logistics", "identities.prod.aws[0]", /wildcards are never accepted/],
+        ["a user whose ARN contains assumed-role (Google would read it as a role session)", (p) => p.identities.prod.aws.push("arn:aws:iam::210987654322:user/assumed-role/acme-uploader"), "acme-logistics", "identities.prod.aws[1]", /assumed-role/],
         ["an unquoted unique id", (p) => (p.identities.prod.gcp[0].uniqueId = 104857600000000000002), "acme-logistics", "identities.prod.gcp[0].uniqueId", /quoted/],
         ["a group as a service account", (p) => (p.identities.prod.gcp = [{ email: "group:ops@acme.example" }]), "acme-logistics", "identities.prod.gcp[0].email", /never accepted/],
         ["a typo in a field", (p) => (p.aws.file = "read"), "acme-logistics", "aws.file", /unknown field "file"/],

@@ -289,6 +289,8 @@ describe("policy pack: GCP surface and federation rules", () => {
         it("refuses the rendered form naming a role the registry does not list for the account, or another account", () => {
             refuses(P, withCondition(`assertion.account == "${A}" && attribute.aws_role in ["${ROLE("acme-exchange")}", "${ROLE("ops-admin")}"]`), /admits .*ops-admin, which the registry does not list/);
             refuses(P, withCondition(`assertion.account == "999999999999" && attribute.aws_role in ["${ROLE("acme-exchange")}"]`), /names account 999999999999/);
+            // A user under an "assumed-role" path: Google maps user/assumed-role/victim/anyone to user/assumed-role/victim.
+            refuses(P, withCondition(`assertion.account == "${A}" && attribute.aws_role in ["${ROLE("acme-exchange")}", "arn:aws:iam::${A}:user/assumed-role/acme-uploader"]`), /not in the form partner-access renders/);
         });
         const hostile: [string, string][] = [
             ["true", "true"],

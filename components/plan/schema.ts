@@ -33,7 +33,8 @@ const NonBlank = Type.String({ pattern: "\\S", errorMessage: "must not be blank"
 const When = text(DATE_OR_INSTANT, "must be a date (2027-03-31, meaning 00:00 UTC that day) or an instant in UTC (2027-03-31T12:00:00Z)");
 
 const AwsPrincipal = text(AWS_PRINCIPAL_ARN,
-    "must be one IAM role or user ARN (arn:aws:iam::<12 digits>:role/<name>), or an account root with allowAccountRoot; wildcards are never accepted");
+    "must be one IAM role or user ARN (arn:aws:iam::<12 digits>:role/<name>), or an account root with allowAccountRoot; wildcards are never accepted, " +
+    "nor a user whose ARN contains assumed-role (Google's AWS mapping would read it as a role session)");
 const ServiceAccount = Type.Object({
     email: text(GCP_SERVICE_ACCOUNT_EMAIL, "must be a service account email (<name>@<project>.iam.gserviceaccount.com); users, groups, domains and allUsers are never accepted"),
     uniqueId: Type.Optional(text(GCP_UNIQUE_ID, "must be the service account's 21-digit unique id, quoted (a YAML number this long loses precision)",

@@ -13,11 +13,18 @@ export const AWS_ACCOUNT_ID = "^\\d{12}$";
 /** IAM names: [\w+=,.@-], 1-64; a path is `/` or `/segment/.../`. */
 const IAM_NAME = "[\\w+=,.@-]{1,64}";
 const IAM_PATH = "(?:[\\w+=,.@-]+/)*";
+/**
+ * A user whose ARN contains "assumed-role" is read by Google's AWS mapping as a
+ * role session (`assertion.arn.contains('assumed-role')`): `user/assumed-role/x/y`
+ * would map to `user/assumed-role/x`, so any user created under that path
+ * would federate as the listed one. Such users are refused.
+ */
+const IAM_USER = `user/(?!.*assumed-role)${IAM_PATH}${IAM_NAME}`;
 /** A role or user, optionally with a path (commercial partition). */
-export const AWS_ROLE_OR_USER_ARN = `^arn:aws:iam::\\d{12}:(?:role|user)/${IAM_PATH}${IAM_NAME}$`;
+export const AWS_ROLE_OR_USER_ARN = `^arn:aws:iam::\\d{12}:(?:role/${IAM_PATH}${IAM_NAME}|${IAM_USER})$`;
 export const AWS_ROLE_ARN = `^arn:aws:iam::\\d{12}:role/${IAM_PATH}${IAM_NAME}$`;
 /** What a partner identity on AWS may be: a role, a user, or (with opt-in) an account root. */
-export const AWS_PRINCIPAL_ARN = `^arn:aws:iam::\\d{12}:(?:root|(?:role|user)/${IAM_PATH}${IAM_NAME})$`;
+export const AWS_PRINCIPAL_ARN = `^arn:aws:iam::\\d{12}:(?:root|role/${IAM_PATH}${IAM_NAME}|${IAM_USER})$`;
 export const AWS_ROOT_ARN = "^arn:aws:iam::\\d{12}:root$";
 export const GCP_SERVICE_ACCOUNT_EMAIL = "^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\\.iam\\.gserviceaccount\\.com$";
 /** Google service account unique ids are decimal; Google documents 21 digits. */

@@ -30,8 +30,12 @@ export const AWS_ATTRIBUTE_MAPPING: Readonly<Record<string, string>> = Object.fr
 export const awsProviderCondition = (accountId: string, roles: readonly string[]): string =>
     `assertion.account == "${accountId}" && attribute.aws_role in [${roles.map((r) => `"${r}"`).join(", ")}]`;
 
-/** An `attribute.aws_role` value: a role's session as Google's mapping gives it (no path), or a user's ARN (with its path). */
-export const AWS_ROLE_ATTRIBUTE = String.raw`arn:aws:(?:sts::\d{12}:assumed-role/[\w+=,.@-]+|iam::\d{12}:user/(?:[\w+=,.@-]+/)*[\w+=,.@-]+)`;
+/**
+ * An `attribute.aws_role` value: a role's session as Google's mapping gives it
+ * (no path), or a user's ARN (with its path) that does not contain
+ * "assumed-role", which the mapping would read as a session (identifiers.ts).
+ */
+export const AWS_ROLE_ATTRIBUTE = String.raw`arn:aws:(?:sts::\d{12}:assumed-role/[\w+=,.@-]+|iam::\d{12}:user/(?![^"\s]*assumed-role)(?:[\w+=,.@-]+/)*[\w+=,.@-]+)`;
 const RENDERED_CONDITION = new RegExp(String.raw`^assertion\.account == "(\d{12})" && attribute\.aws_role in \[((?:"${AWS_ROLE_ATTRIBUTE}"(?:, "${AWS_ROLE_ATTRIBUTE}")*)?)\]$`);
 
 /** The account and roles of a condition in exactly the rendered form, or undefined for any other condition. */
