@@ -244,6 +244,11 @@ describe("policy pack rules", () => {
             // YAML a 1.1 importer would merge, where YAML 1.2 sees a literal "<<" key: a policy or an operation could hide there.
             const merged = `swagger: "2.0"\ninfo: {title: t, version: "1"}\npaths: {}\nx-p: &p\n  Statement:\n    - {Effect: Allow, Principal: "*", Action: "execute-api:Invoke", Resource: "*"}\nx-amazon-apigateway-policy:\n  <<: *p\n`;
             refuses("api-methods-authenticated", [res("aws:apigateway/restApi:RestApi", { name: "api", body: merged })], /cannot be read as API Gateway would \(it uses an? (alias|anchor|merge key)/);
+            // Merging asked for by the document itself: an operation's security only through a merge key.
+            for (const merge of ["!!merge <<", "<<"]) {
+                const body = `${merge === "<<" ? "%YAML 1.1\n---\n" : ""}swagger: "2.0"\ninfo: {title: t, version: "1"}\nsecurityDefinitions: {sigv4: {type: apiKey, name: Authorization, in: header, x-amazon-apigateway-authtype: awsSigv4}}\npaths:\n  /x:\n    get:\n      ${merge}: {security: [{sigv4: []}]}\n      responses: {}\n`;
+                refuses("api-methods-authenticated", [res("aws:apigateway/restApi:RestApi", { name: "api", body })], /merge key/);
+            }
             // An authorizer of our own choosing is not SigV4: a JWT authorizer trusting accounts.google.com admits every Google account.
             refuses("api-methods-authenticated", [res("aws:apigateway/method:Method", { httpMethod: "GET", authorization: "CUSTOM", authorizerId: "a" })], /not SigV4-signed/);
             refuses("api-methods-authenticated", [res("aws:apigateway/method:Method", { httpMethod: "GET", authorization: "COGNITO_USER_POOLS" })], /not SigV4-signed/);

@@ -174,7 +174,8 @@ export function readYamlOrJson(text: string): { value: unknown } | { error: stri
     YAML.visit(doc, {
         Alias: () => void (tricky = "an alias"),
         Node: (_, node) => void ((node as { anchor?: string }).anchor && (tricky = "an anchor")),
-        Pair: (_, pair) => void (YAML.isScalar(pair.key) && pair.key.value === "<<" && (tricky = "a merge key (<<)")),
+        // A merge key is the string "<<" in YAML 1.2, and a symbol when the document asks for merging (!!merge, %YAML 1.1).
+        Pair: (_, pair) => void (YAML.isScalar(pair.key) && (pair.key.value === "<<" || typeof pair.key.value === "symbol" || pair.key.source === "<<") && (tricky = "a merge key (<<)")),
     });
     if (tricky) return { error: `it uses ${tricky}, which parsers read differently` };
     return { value: doc.toJS() };
