@@ -22,8 +22,11 @@ const CREDENTIAL_NAMES = new Set(["authorization", "proxy-authorization", "cooki
 /** A word of a header name (split on "-" and "_") that marks a credential, e.g. X-Auth-Token, X-Session-Id, X-Client-Secret. */
 const CREDENTIAL_WORD = /^(auth|authn|authz|authorization|authentication|tokens?|apikey|secrets?|sessions?|sessionid|credentials?|passwords?|passwd|signatures?|cookies?|jwts?|assertions?|bearer)$/;
 
-/** Names ending in "key" carry one (X-Access-Key, Ocp-Apim-Subscription-Key, X-Functions-Key), except these. */
-const NOT_A_SECRET_KEY = new Set(["idempotency-key", "x-idempotency-key"]);
+/**
+ * Words that, before a final "key", name a secret key (X-Access-Key, Ocp-Apim-Subscription-Key,
+ * X-Functions-Key); other keys (Idempotency-Key, X-Partition-Key, X-Routing-Key) name data.
+ */
+const SECRET_KEY_WORD = /^(access|api|subscription|functions?|client|private|secret|master|app|auth|signing|license|consumer|developer|partner|account|service|shared)$/;
 
 /** Cloud request-signing and identity families (SigV4 X-Amz-Security-Token, X-Goog-Iam-Authorization-Token...). */
 const CREDENTIAL_PREFIXES = ["x-amz-", "x-goog-"];
@@ -39,7 +42,7 @@ export function isCredentialHeader(name: string): boolean {
     const n = name.toLowerCase();
     if (CREDENTIAL_NAMES.has(n) || CREDENTIAL_PREFIXES.some((p) => n.startsWith(p))) return true;
     const words = n.split(/[-_]/);
-    if (/^keys?$/.test(words[words.length - 1]) && words.length > 1 && !NOT_A_SECRET_KEY.has(n)) return true;
+    if (/^keys?$/.test(words[words.length - 1]) && words.length > 1 && SECRET_KEY_WORD.test(words[words.length - 2])) return true;
     return words.some((w, i) => CREDENTIAL_WORD.test(w) || (w === "api" && words[i + 1] === "key"));
 }
 

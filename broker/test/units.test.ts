@@ -129,6 +129,10 @@ describe("query and header helpers", () => {
         ["Ocp-Apim-Subscription-Key", true],
         ["x-jwt-assertion", true],
         ["x_private_key", true],
+        ["Cko-Idempotency-Key", false],
+        ["Idempotence-Key", false],
+        ["x-partition-key", false],
+        ["x-routing-key", false],
     ];
     for (const [name, dropped] of credentials) {
         it(`${dropped ? "drops" : "keeps"} the caller header ${name}`, () => assert.equal(isCredentialHeader(name), dropped));
