@@ -3,7 +3,7 @@
  * HTTP API routes and quick-create APIs, Lambda function URLs.
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { readYamlOrJson } from "./documents";
+import { isObject, readYamlOrJson } from "./documents";
 
 const OPERATIONS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace", "x-amazon-apigateway-any-method"]);
 
@@ -15,7 +15,6 @@ const OPERATIONS = new Set(["get", "put", "post", "delete", "options", "head", "
  */
 const SIGV4_AUTHTYPES = new Set(["awsSigv4", "AWS_IAM"]);
 
-const isObject = (v: unknown): v is Record<string, any> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * Operations of an OpenAPI 2 or 3 document that can be called without SigV4,

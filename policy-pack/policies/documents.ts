@@ -39,6 +39,9 @@ export function lowerKeys(o: unknown): Record<string, unknown> {
     return out;
 }
 
+/** A JSON object (not an array, not null). */
+export const isObject = (v: unknown): v is Record<string, any> => typeof v === "object" && v !== null && !Array.isArray(v);
+
 export const list = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
 /** A JSON string or an object, as the AWS provider accepts for every policy input. */

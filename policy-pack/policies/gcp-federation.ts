@@ -7,15 +7,14 @@
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { AwsAssertion, providerAdmits } from "./cel";
+import { isObject } from "./documents";
 import { isUnknownError, known } from "./exceptions";
-import { gcpGrants, hostileCallers, isGcpIamType, mentionedNames } from "./gcp";
+import { WIF_PROVIDER, gcpGrants, hostileCallers, isGcpIamType, mentionedNames } from "./gcp";
 import { AwsIdentity, awsIdentityKey, parseAwsIdentity } from "./identities";
 import { AWS_ATTRIBUTE_MAPPING, awsProviderCondition, isStagePoolId, renderedConditionParts } from "./rendered";
 import { RegistryIdentities, stageNames, stageOf } from "./stack";
 import { stackContext } from "./stack-context";
 
-const WIF_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider";
-const isObject = (v: unknown): v is Record<string, any> => typeof v === "object" && v !== null && !Array.isArray(v);
 type Listed = RegistryIdentities["identities"][number];
 const slugOf = (l: Listed) => l.owner.split("/")[0];
 
@@ -177,8 +176,13 @@ function hostileProbes(account: string, condition: string, registry: RegistryIde
 
 /** The IAM identity a caller is: its role (the session dropped) or user. */
 function callerIdentity(c: AwsAssertion): AwsIdentity | undefined {
-    const m = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(c.arn);
-    return parseAwsIdentity(m ? `arn:aws:iam::${m[1]}:role/${m[2]}` : c.arn);
+    return roleAttributeIdentity(c.arn.replace(/^(arn:aws:sts::\d{12}:assumed-role\/[^/]+)\/.*$/, "$1"));
+}
+
+/** The IAM identity an `attribute.aws_role` value stands for: `...:assumed-role/NAME` is role NAME; a user ARN is that user. */
+function roleAttributeIdentity(value: string): AwsIdentity | undefined {
+    const m = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)$/.exec(value);
+    return parseAwsIdentity(m ? `arn:aws:iam::${m[1]}:role/${m[2]}` : value);
 }
 
 function sameMapping(mapping: unknown): boolean {
@@ -222,7 +226,7 @@ export const workloadIdentityMappingRendered: ResourceValidationPolicy = {
         } else {
             if (parts.accountId !== account) report(`the attribute condition names account ${parts.accountId}, not the provider's ${account}.`);
             const unlisted = parts.roles.filter((r) => {
-                const id = callerIdentity({ arn: r.includes(":assumed-role/") ? `${r}/session` : r, account });
+                const id = roleAttributeIdentity(r);
                 return !id || id.account !== account || !allowed.has(awsIdentityKey(id));
             });
             if (unlisted.length > 0) report(`the attribute condition admits ${unlisted.join(", ")}, which the registry does not list for account ${account} in ${stage.accepted.join(", ")}.`);
@@ -299,7 +303,7 @@ export const serviceAccountImpersonationRendered: ResourceValidationPolicy = {
             if (!registry) return undefined;
             if (/^serviceAccount:/i.test(member)) return partnerOfEmail(member.slice(member.indexOf(":") + 1).toLowerCase());
             const arn = /attribute\.aws_role\/(arn:aws:(?:sts|iam)::\d{12}:[^\s]+)$/.exec(member)?.[1];
-            const id = arn ? callerIdentity({ arn: arn.includes(":assumed-role/") ? `${arn}/s` : arn, account: "" }) : undefined;
+            const id = arn ? roleAttributeIdentity(arn) : undefined;
             return id ? registry.identities.find((i) => i.aws && i.aws.kind !== "root" && awsIdentityKey(i.aws) === awsIdentityKey(id)) : undefined;
         };
         const accountOwner = email === undefined ? undefined : ourProject && email.endsWith(`@${ourProject}.iam.gserviceaccount.com`) ? "ours" : partnerOfEmail(email);

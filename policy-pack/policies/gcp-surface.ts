@@ -10,13 +10,12 @@
  * keys, the exact forms partner-access renders: components/gcp/openapi.ts).
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { readYamlOrJson } from "./documents";
+import { isObject, readYamlOrJson } from "./documents";
 import { GCP_SERVICE_ACCOUNT_EMAIL, re } from "./identifiers";
 import { JWKS_BASE, serviceAccountJwksUri } from "./rendered";
 
 export const ENDPOINTS_SERVICE = "gcp:endpoints/service:Service";
 
-const isObject = (v: unknown): v is Record<string, any> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Swagger 2.0 operations (the Path Item Object's fixed fields: https://swagger.io/specification/v2/). */
 const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch"]);

@@ -14,6 +14,8 @@ const GCP_IAM_TYPE = /^gcp:[^:]+:[A-Za-z]*IAM(Member|Binding|Policy)$/i;
 
 export const isGcpIamType = (type: string) => GCP_IAM_TYPE.test(type);
 
+export const WIF_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider";
+
 /**
  * The grants of any GCP IAM member, binding or policy resource. `policyData`
  * is read as the provider reads it: Go's encoding/json, which matches keys
@@ -138,7 +140,7 @@ export const workloadIdentityConditioned: ResourceValidationPolicy = {
         "contain a named role's); admitting one is a violation, and so is a condition that cannot be evaluated. Remediation: attributeCondition listing the exact role ARNs.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
-        if (args.type !== "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider") return;
+        if (args.type !== WIF_PROVIDER) return;
         const condition = String(args.props.attributeCondition ?? "");
         if (!condition.trim()) return report("the provider has no attribute condition: every identity of the external account may federate.");
         const accountId = args.props.aws?.accountId;

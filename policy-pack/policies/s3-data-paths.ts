@@ -6,10 +6,9 @@
  * rather than passing it.
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { list } from "./documents";
+import { isObject, list } from "./documents";
 import { stackContext } from "./stack-context";
 
-const isObject = (v: unknown): v is Record<string, any> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * With Object Ownership "BucketOwnerEnforced", "ACLs are disabled and no longer

@@ -3,8 +3,9 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { PRINCIPAL_PROPERTY_TYPES, RESOURCE_POLICY_PROPERTIES, deniesInsecureTransport, resourcePolicies } from "./aws";
-import { NormalStatement, exact, isAllow, lowerKeys, list, parsePolicy, pinnedValues, principalsOfKind, wildcardPrincipal } from "./documents";
-import { gcpGrants, isGcpIamType } from "./gcp";
+import { NormalStatement, Parsed, exact, isAllow, lowerKeys, list, parsePolicy, pinnedValues, principalsOfKind, wildcardPrincipal } from "./documents";
+import { WIF_PROVIDER, gcpGrants, isGcpIamType } from "./gcp";
+import { ENDPOINTS_SERVICE } from "./gcp-surface";
 import { AwsIdentity, awsIdentityKey, covers, overlaps, parseAwsIdentity } from "./identities";
 import { NamedIdentity, namedIdentities } from "./principals";
 import { known } from "./exceptions";
@@ -147,11 +148,21 @@ function ourCallers(registry: RegistryIdentities, stack: string): Set<string> {
 }
 
 /** Resource types whose inputs name who is trusted or granted: every type the other rules read principals from. */
-const WIF_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider";
-const ENDPOINTS = "gcp:endpoints/service:Service";
 const ACCESS_GRANT = "aws:s3control/accessGrant:AccessGrant";
 const grantsAccess = (type: string) =>
-    type in RESOURCE_POLICY_PROPERTIES || PRINCIPAL_PROPERTY_TYPES.has(type) || isGcpIamType(type) || [WIF_PROVIDER, ENDPOINTS, ACCESS_GRANT].includes(type);
+    type in RESOURCE_POLICY_PROPERTIES || PRINCIPAL_PROPERTY_TYPES.has(type) || isGcpIamType(type) || [WIF_PROVIDER, ENDPOINTS_SERVICE, ACCESS_GRANT].includes(type);
+
+/**
+ * The resource's policies, parsed once per resource: rootPinned asks for every
+ * root a policy names, and principals-from-registry and stage-isolation both
+ * ask (a bucket policy at 1,000 partners names hundreds).
+ */
+const parsedPolicies = new WeakMap<object, { prop: string; parsed: Parsed }[]>();
+function policiesOf(args: { type: string; props: Record<string, any> }): { prop: string; parsed: Parsed }[] {
+    let out = parsedPolicies.get(args.props);
+    if (!out) parsedPolicies.set(args.props, (out = resourcePolicies(args).map((p) => ({ prop: p.prop, parsed: parsePolicy(p.doc) }))));
+    return out;
+}
 
 /**
  * Whether every Allow statement of the resource's policy that names this
@@ -160,7 +171,7 @@ const grantsAccess = (type: string) =>
  * named anywhere else (a Lambda permission, a condition) is unpinned.
  */
 function rootPinned(args: { type: string; props: Record<string, any> }, account: string, allowed: (id: AwsIdentity) => boolean): boolean {
-    const parsed = resourcePolicies(args).map((p) => parsePolicy(p.doc));
+    const parsed = policiesOf(args).map((p) => p.parsed);
     if (parsed.length === 0 || parsed.some((p) => "error" in p)) return false;
     const names = (st: NormalStatement) => principalsOfKind(st.principal, "aws").some((p) => p === account || p === `arn:aws:iam::${account}:root`);
     const naming = parsed.flatMap((p) => ("statements" in p ? p.statements : [])).filter((st) => isAllow(st) && names(st));
@@ -186,15 +197,14 @@ const GOOGLE_WEB_IDENTITY = "accounts.google.com";
  */
 function policyPrincipals(args: { type: string; props: Record<string, any> }, refuse: (why: string) => void): NamedIdentity[] {
     const out: NamedIdentity[] = [];
-    for (const found of resourcePolicies(args)) {
-        const parsed = parsePolicy(found.doc);
+    for (const { prop, parsed } of policiesOf(args)) {
         if ("error" in parsed) continue; // refused by no-wildcard-principals
         parsed.statements.forEach((st, i) => {
             if (!isAllow(st) || typeof st.principal !== "object" || st.principal === null) return;
             for (const [kind, values] of Object.entries(lowerKeys(st.principal))) {
                 for (const v of list(values).map((x) => String(x).trim())) {
                     if (wildcardPrincipal(v)) continue;
-                    const where = `${found.prop} statement ${i}`;
+                    const where = `${prop} statement ${i}`;
                     if (kind === "service") continue; // service-principals-conditioned
                     if (kind === "federated") {
                         if (v.toLowerCase() !== GOOGLE_WEB_IDENTITY) refuse(`trusts the identity provider ${v} in ${where}; the registry federates only Google service accounts (${GOOGLE_WEB_IDENTITY}).`);
