@@ -256,6 +256,11 @@ export const workloadIdentityMappingRendered: ResourceValidationPolicy = {
  * attach it to workloads (serviceAccountUser), create its keys
  * (serviceAccountKeyAdmin), or grant any of these (serviceAccountAdmin's
  * setIamPolicy; owner). editor includes iam.serviceAccounts.actAs.
+ * Peers refuse the same at project and organisation level: Checkov
+ * CKV_GCP_49 ("roles that enable to impersonate and manage all service
+ * accounts"), tfsec google-iam-no-project-level-service-account-impersonation
+ * ("can impersonate any service account"); basic roles:
+ * https://cloud.google.com/iam/docs/roles-overview#basic.
  */
 const IMPERSONATION_ROLES = new Set([
     "roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser", "roles/iam.serviceAccountOpenIdTokenCreator",
